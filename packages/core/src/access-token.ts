@@ -1,0 +1,127 @@
+import { sign, verify } from 'node:crypto';
+import { base64url, fromBase64url } from './encoding.js';
+import { BatonError } from './errors.js';
+import type { KeySet, SigningAlgorithm, SigningKey } from './keys.js';
+
+/** The claims of a Baton access token (RFC 9068). Times are in seconds, as JWT wants. */
+export interface AccessTokenClaims {
+  iss: string;
+  sub: string;
+  aud: string;
+  client_id: string;
+  sid: string;
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+/** Upper bound on a token we are willing to parse at all. */
+export const MAX_ACCESS_TOKEN_LENGTH = 4096;
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const headerSegments = new WeakMap<SigningKey, string>();
+
+function signatureParams(alg: SigningAlgorithm): { digest: string | null; dsaEncoding?: 'ieee-p1363' } {
+  if (alg === 'EdDSA') return { digest: null };
+  if (alg === 'ES256') return { digest: 'sha256', dsaEncoding: 'ieee-p1363' };
+  return { digest: 'sha256' };
+}
+
+/**
+ * Signs with node:crypto on a pre-parsed KeyObject: synchronous, no thread-pool hop, and the
+ * header segment is encoded once per key rather than once per token.
+ */
+export function signAccessToken(key: SigningKey, claims: AccessTokenClaims): string {
+  let header = headerSegments.get(key);
+  if (header === undefined) {
+    header = base64url(Buffer.from(JSON.stringify({ alg: key.alg, typ: 'at+jwt', kid: key.kid })));
+    headerSegments.set(key, header);
+  }
+  const input = `${header}.${base64url(Buffer.from(JSON.stringify(claims)))}`;
+  const { digest, dsaEncoding } = signatureParams(key.alg);
+  const signature = sign(
+    digest,
+    Buffer.from(input),
+    dsaEncoding ? { key: key.privateKey, dsaEncoding } : key.privateKey,
+  );
+  return `${input}.${base64url(signature)}`;
+}
+
+export interface VerifyOptions {
+  keys: KeySet;
+  issuer: string;
+  audience: string;
+  /** Current time in ms. */
+  now: number;
+  /** Allowed clock skew in seconds. */
+  leewaySeconds?: number;
+}
+
+function reject(description: string): never {
+  throw new BatonError('invalid_token', description, { description });
+}
+
+function parseSegment(segment: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(fromBase64url(segment).toString('utf8'));
+  } catch {
+    reject('The access token is malformed.');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    reject('The access token is malformed.');
+  return value as Record<string, unknown>;
+}
+
+const isNumericDate = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+
+/**
+ * Verifies a Baton access token issued by this server: compact JWS only, the header's `alg`
+ * must be the algorithm of the key its `kid` names (never `none`, never HMAC), `typ` must be
+ * `at+jwt`, no `crit`; then `iss`, `aud`, `exp`, `iat`, `nbf` as strict numbers. Headers such
+ * as `jku`, `x5u` and `jwk` are ignored: keys come only from our own key set.
+ */
+export function verifyAccessToken(token: unknown, options: VerifyOptions): AccessTokenClaims {
+  if (typeof token !== 'string' || token.length === 0 || token.length > MAX_ACCESS_TOKEN_LENGTH) {
+    reject('The access token is missing or malformed.');
+  }
+  if (!COMPACT_JWS.test(token)) reject('The access token is malformed.');
+  const [h, p, s] = token.split('.') as [string, string, string];
+  const header = parseSegment(h);
+  if (typeof header.kid !== 'string') reject('The access token names no known key.');
+  const key = options.keys.find(header.kid);
+  if (!key) reject('The access token names no known key.');
+  if (header.alg !== key.alg) reject('The access token uses an algorithm that is not allowed.');
+  if (header.typ !== 'at+jwt' && header.typ !== 'application/at+jwt')
+    reject('The token is not an access token.');
+  if (header.crit !== undefined) reject('The access token has unsupported critical headers.');
+
+  const { digest, dsaEncoding } = signatureParams(key.alg);
+  const ok = verify(
+    digest,
+    Buffer.from(`${h}.${p}`),
+    dsaEncoding ? { key: key.publicKey, dsaEncoding } : key.publicKey,
+    fromBase64url(s),
+  );
+  if (!ok) reject('The access token signature is invalid.');
+
+  const claims = parseSegment(p);
+  const leeway = options.leewaySeconds ?? 0;
+  const nowSeconds = options.now / 1000;
+  if (claims.iss !== options.issuer) reject('The access token was issued by someone else.');
+  const aud = claims.aud;
+  if (!(aud === options.audience || (Array.isArray(aud) && aud.includes(options.audience)))) {
+    reject('The access token is meant for another audience.');
+  }
+  if (!isNumericDate(claims.exp) || !isNumericDate(claims.iat))
+    reject('The access token has malformed time claims.');
+  if (nowSeconds >= claims.exp + leeway) reject('The access token has expired.');
+  if (claims.iat > nowSeconds + leeway) reject('The access token was issued in the future.');
+  if (claims.nbf !== undefined && (!isNumericDate(claims.nbf) || claims.nbf > nowSeconds + leeway)) {
+    reject('The access token is not valid yet.');
+  }
+  for (const name of ['sub', 'sid', 'jti', 'client_id'] as const) {
+    if (typeof claims[name] !== 'string' || claims[name] === '')
+      reject('The access token lacks required claims.');
+  }
+  return claims as unknown as AccessTokenClaims;
+}

@@ -1,0 +1,121 @@
+import { type AuditSink, noAudit } from './audit.js';
+import { uuidFromBytes } from './encoding.js';
+import { BatonError } from './errors.js';
+import type { UserStore } from './store.js';
+import type { Clock, Random, RequestContext, UserRecord } from './types.js';
+
+/** Password hashing, injected so the core stays free of native modules. */
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  verify(hash: string, password: string): Promise<boolean>;
+}
+
+export interface AccountDeps {
+  users: UserStore;
+  hasher: PasswordHasher;
+  clock: Clock;
+  random: Random;
+  audit?: AuditSink;
+}
+
+export const PASSWORD_MIN_LENGTH = 8;
+/** Caps the work an attacker can make Argon2 do per request. */
+export const PASSWORD_MAX_LENGTH = 256;
+export const EMAIL_MAX_LENGTH = 254;
+
+export interface PublicUser {
+  id: string;
+  email: string;
+  createdAt: number;
+}
+
+export interface Accounts {
+  register(email: unknown, password: unknown, context?: RequestContext): Promise<PublicUser>;
+  /** The user, or `invalid_credentials` with the same cost whether the e-mail exists or not. */
+  authenticate(email: unknown, password: unknown, context?: RequestContext): Promise<PublicUser>;
+  getUser(id: string): Promise<PublicUser | null>;
+}
+
+// One address with a non-empty local part and a dotted-or-not domain, no spaces or controls.
+const EMAIL_PATTERN = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}.][^\s@\p{Cc}]*$/u;
+
+/**
+ * Normalises an e-mail address for uniqueness: trimmed, Unicode NFC, lower case. Lower-casing
+ * the local part is what users expect (Auth0, Supabase do the same) even though RFC 5321
+ * lets a host treat it case-sensitively.
+ */
+export function normalizeEmail(email: unknown): string {
+  if (typeof email !== 'string') throw invalid('email must be a string.');
+  const normalized = email.trim().normalize('NFC').toLowerCase();
+  if (normalized.length > EMAIL_MAX_LENGTH || !EMAIL_PATTERN.test(normalized) || normalized.endsWith('.')) {
+    throw invalid('email is not a valid e-mail address.');
+  }
+  return normalized;
+}
+
+/** Checks the password policy and says which rule failed. */
+export function checkPasswordPolicy(password: unknown): string {
+  if (typeof password !== 'string') throw invalid('password must be a string.');
+  const length = [...password].length;
+  if (length < PASSWORD_MIN_LENGTH)
+    throw invalid(`password must be at least ${PASSWORD_MIN_LENGTH} characters.`);
+  if (length > PASSWORD_MAX_LENGTH)
+    throw invalid(`password must be at most ${PASSWORD_MAX_LENGTH} characters.`);
+  return password;
+}
+
+function invalid(description: string): BatonError {
+  return new BatonError('invalid_request', description, { description });
+}
+
+const toPublic = (u: UserRecord): PublicUser => ({ id: u.id, email: u.email, createdAt: u.createdAt });
+
+export function createAccounts(deps: AccountDeps): Accounts {
+  const { users, hasher, clock, random } = deps;
+  const audit = deps.audit ?? noAudit;
+  // Verified against when the e-mail is unknown, so both failures cost one Argon2 run.
+  // Made at once, so that even the first unknown-e-mail login costs no extra hash.
+  const dummyHash = hasher.hash(Buffer.from(random.bytes(24)).toString('base64'));
+  dummyHash.catch(() => {}); // a failure surfaces at the first use instead
+  const dummy = (): Promise<string> => dummyHash;
+
+  return {
+    async register(email, password, context = {}) {
+      const normalized = normalizeEmail(email);
+      const checked = checkPasswordPolicy(password);
+      const user: UserRecord = {
+        id: uuidFromBytes(random.bytes(16)),
+        email: normalized,
+        passwordHash: await hasher.hash(checked),
+        createdAt: clock.now(),
+        disabledAt: null,
+      };
+      if (!(await users.createUser(user)))
+        throw new BatonError('email_taken', 'e-mail address already registered');
+      audit.record({ type: 'user_registered', at: user.createdAt, userId: user.id, ...context });
+      return toPublic(user);
+    },
+
+    async authenticate(email, password, context = {}) {
+      // Malformed input is a client error, but it must look like any failed login.
+      const normalized = typeof email === 'string' ? email.trim().normalize('NFC').toLowerCase() : '';
+      const candidate =
+        typeof password === 'string' && password.length <= PASSWORD_MAX_LENGTH * 4 ? password : '';
+      const user = normalized ? await users.getUserByEmail(normalized) : null;
+      // Unknown e-mail: the same Argon2 work against a dummy hash, result ignored.
+      const verified = await hasher.verify(user ? user.passwordHash : await dummy(), candidate);
+      const ok = user !== null && verified;
+      if (!user || !ok || user.disabledAt !== null) {
+        audit.record({ type: 'login_failed', at: clock.now(), userId: user?.id, ...context });
+        throw new BatonError('invalid_credentials', 'login failed');
+      }
+      audit.record({ type: 'login_succeeded', at: clock.now(), userId: user.id, ...context });
+      return toPublic(user);
+    },
+
+    async getUser(id) {
+      const user = await users.getUserById(id);
+      return user && user.disabledAt === null ? toPublic(user) : null;
+    },
+  };
+}

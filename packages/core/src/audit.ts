@@ -1,0 +1,28 @@
+/** Security events, recorded without any token, secret or password text. */
+export type AuditEventType =
+  | 'user_registered'
+  | 'login_succeeded'
+  | 'login_failed'
+  | 'refresh_rotated'
+  | 'refresh_grace_reused'
+  | 'reuse_detected'
+  | 'session_revoked';
+
+export interface AuditEvent {
+  type: AuditEventType;
+  at: number;
+  userId?: string | undefined;
+  sessionId?: string | undefined;
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+  /** Small structured facts (a revoke reason, a generation number); never token text. */
+  detail?: Record<string, string | number | boolean | null> | undefined;
+}
+
+/** Where audit events go. `record` must not throw and must not block the caller. */
+export interface AuditSink {
+  record(event: AuditEvent): void;
+}
+
+/** A sink that drops events, for callers that do not audit. */
+export const noAudit: AuditSink = Object.freeze({ record: (): void => {} });

@@ -1,0 +1,54 @@
+export {
+  type AccessTokenClaims,
+  MAX_ACCESS_TOKEN_LENGTH,
+  signAccessToken,
+  type VerifyOptions,
+  verifyAccessToken,
+} from './access-token.js';
+export {
+  type AccountDeps,
+  type Accounts,
+  checkPasswordPolicy,
+  createAccounts,
+  EMAIL_MAX_LENGTH,
+  normalizeEmail,
+  PASSWORD_MAX_LENGTH,
+  PASSWORD_MIN_LENGTH,
+  type PasswordHasher,
+  type PublicUser,
+} from './accounts.js';
+export { type AuditEvent, type AuditEventType, type AuditSink, noAudit } from './audit.js';
+export { BatonError, type BatonErrorOptions, ERROR_TABLE, type ErrorCode, isBatonError } from './errors.js';
+export {
+  createKeySet,
+  generateSigningKey,
+  type Jwks,
+  type KeySet,
+  loadSigningKey,
+  SIGNING_ALGORITHMS,
+  type SigningAlgorithm,
+  type SigningKey,
+  type StoredSigningKey,
+} from './keys.js';
+export { createLoginThrottle, type LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
+export {
+  deriveRefreshSecret,
+  formatRefreshToken,
+  parseRefreshToken,
+  type RefreshTokenKey,
+  type RefreshTokenParts,
+} from './refresh-token.js';
+export { systemClock, systemRandom } from './runtime.js';
+export {
+  type Authenticated,
+  createSessions,
+  isSessionLive,
+  type SessionConfig,
+  type SessionDeps,
+  type Sessions,
+  type SessionView,
+  sessionEndsAt,
+  type TokenSet,
+} from './sessions.js';
+export type { SessionStore, UserStore } from './store.js';
+export type { Clock, Random, RequestContext, RevokeReason, SessionRecord, UserRecord } from './types.js';

@@ -1,0 +1,96 @@
+import type { Clock } from './types.js';
+
+/**
+ * Slows password guessing without locking the owner out:
+ * - per (account, IP) pair, after `freeFailures` failures each further attempt waits
+ *   2^(n - freeFailures) seconds after the last failure, capped at `maxDelay`; so an attacker
+ *   at one address is slowed while the owner signing in from elsewhere is not;
+ * - per IP, more than `ipFailuresPerWindow` failures in `window` blocks that IP until the
+ *   window ends, which bounds spraying across many accounts.
+ * State is in memory and bounded (`maxEntries`, oldest dropped first).
+ */
+export interface LoginThrottleOptions {
+  clock: Clock;
+  freeFailures?: number;
+  maxDelay?: number;
+  ipFailuresPerWindow?: number;
+  window?: number;
+  maxEntries?: number;
+}
+
+export interface LoginThrottle {
+  /** Seconds to wait before this attempt is allowed, or 0. */
+  retryAfter(account: string, ip: string): number;
+  recordFailure(account: string, ip: string): void;
+  recordSuccess(account: string, ip: string): void;
+}
+
+interface Counter {
+  failures: number;
+  lastAt: number;
+  windowStart: number;
+}
+
+export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottle {
+  const { clock } = options;
+  const freeFailures = options.freeFailures ?? 5;
+  const maxDelay = options.maxDelay ?? 15 * 60_000;
+  const ipLimit = options.ipFailuresPerWindow ?? 100;
+  const window = options.window ?? 15 * 60_000;
+  const maxEntries = options.maxEntries ?? 100_000;
+  const counters = new Map<string, Counter>();
+
+  const pairKey = (account: string, ip: string): string => `p\0${ip}\0${account}`;
+  const ipKey = (ip: string): string => `i\0${ip}`;
+
+  function get(key: string, now: number): Counter | undefined {
+    const c = counters.get(key);
+    if (c && now - c.lastAt > window + maxDelay) {
+      counters.delete(key);
+      return undefined;
+    }
+    return c;
+  }
+
+  /** Counts a failure; a windowed counter starts afresh once its window has passed. */
+  function bump(key: string, now: number, windowed: boolean): void {
+    const c = get(key, now);
+    if (c && (!windowed || now - c.windowStart < window)) {
+      c.failures += 1;
+      c.lastAt = now;
+      counters.delete(key); // re-insert so that Map order stays least-recently-failed first
+      counters.set(key, c);
+    } else {
+      counters.delete(key);
+      counters.set(key, { failures: 1, lastAt: now, windowStart: now });
+    }
+    while (counters.size > maxEntries) counters.delete(counters.keys().next().value as string);
+  }
+
+  return {
+    retryAfter(account, ip) {
+      const now = clock.now();
+      let waitMs = 0;
+      const pair = get(pairKey(account, ip), now);
+      if (pair && pair.failures >= freeFailures) {
+        const delay = Math.min(maxDelay, 1000 * 2 ** (pair.failures - freeFailures));
+        waitMs = Math.max(waitMs, pair.lastAt + delay - now);
+      }
+      const byIp = get(ipKey(ip), now);
+      if (byIp && byIp.failures >= ipLimit && now - byIp.windowStart < window) {
+        waitMs = Math.max(waitMs, byIp.windowStart + window - now);
+      }
+      return waitMs > 0 ? Math.ceil(waitMs / 1000) : 0;
+    },
+    recordFailure(account, ip) {
+      const now = clock.now();
+      // The pair count only resets after a quiet spell (see get) or a success, so waiting out
+      // one delay never buys an attacker a fresh set of free attempts.
+      bump(pairKey(account, ip), now, false);
+      bump(ipKey(ip), now, true);
+    },
+    recordSuccess(account, ip) {
+      counters.delete(pairKey(account, ip));
+    },
+  };
+}

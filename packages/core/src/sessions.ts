@@ -1,0 +1,289 @@
+import { type AccessTokenClaims, signAccessToken, verifyAccessToken } from './access-token.js';
+import { type AuditSink, noAudit } from './audit.js';
+import { base64url } from './encoding.js';
+import { BatonError } from './errors.js';
+import type { Jwks, KeySet } from './keys.js';
+import {
+  deriveRefreshSecret,
+  formatRefreshToken,
+  parseRefreshToken,
+  type RefreshTokenKey,
+  secretsMatch,
+} from './refresh-token.js';
+import type { SessionStore } from './store.js';
+import type { Clock, Random, RequestContext, RevokeReason, SessionRecord } from './types.js';
+
+/** Durations are in milliseconds. */
+export interface SessionConfig {
+  issuer: string;
+  audience: string;
+  accessTokenTtl: number;
+  refreshIdleTtl: number;
+  sessionMaxAge: number;
+  /** 0 turns the grace window off. */
+  reuseGrace: number;
+  /** The built-in public client's id, used when a caller names none. */
+  defaultClientId: string;
+  /** Clock skew tolerated when checking access tokens, in seconds. */
+  leewaySeconds?: number;
+}
+
+export interface SessionDeps {
+  store: SessionStore;
+  keys: KeySet;
+  refreshKey: RefreshTokenKey;
+  clock: Clock;
+  random: Random;
+  audit?: AuditSink;
+}
+
+/** What login and refresh hand out. Lifetimes in seconds, as on the wire. */
+export interface TokenSet {
+  accessToken: string;
+  expiresIn: number;
+  refreshToken: string;
+  refreshTokenExpiresIn: number;
+  sessionId: string;
+}
+
+export interface SessionView {
+  id: string;
+  createdAt: number;
+  lastUsedAt: number;
+  /** When the session ends if nothing else happens: idle or absolute expiry, whichever is first. */
+  expiresAt: number;
+  userAgent: string | null;
+  ip: string | null;
+}
+
+export interface Authenticated {
+  claims: AccessTokenClaims;
+  session: SessionRecord;
+}
+
+export interface Sessions {
+  /** Starts a session for an already authenticated user. */
+  start(userId: string, context: RequestContext & { clientId?: string }): Promise<TokenSet>;
+  /** Rotation rules 1–4 of the contract. */
+  refresh(refreshToken: unknown, context: RequestContext & { clientId?: string }): Promise<TokenSet>;
+  /** A valid access token of a live session, or `invalid_token`. */
+  authenticate(accessToken: unknown): Promise<Authenticated>;
+  /** Revokes the session a genuine refresh token belongs to; `invalid_grant` when dead or forged. */
+  revokeByRefreshToken(refreshToken: unknown, reason: RevokeReason): Promise<string>;
+  revoke(sessionId: string, reason: RevokeReason): Promise<boolean>;
+  revokeUser(userId: string, reason: RevokeReason): Promise<string[]>;
+  list(userId: string): Promise<SessionView[]>;
+  jwks(): Jwks;
+}
+
+/** When a session dies if nothing else happens to it. */
+export function sessionEndsAt(session: SessionRecord, refreshIdleTtl: number): number {
+  return Math.min(session.expiresAt, session.rotatedAt + refreshIdleTtl);
+}
+
+/** Unrevoked and neither idle- nor absolutely expired at `now`. */
+export function isSessionLive(session: SessionRecord, now: number, refreshIdleTtl: number): boolean {
+  return session.revokedAt === null && now < sessionEndsAt(session, refreshIdleTtl);
+}
+
+const grantError = (message: string): BatonError => new BatonError('invalid_grant', message);
+
+export function createSessions(deps: SessionDeps, config: SessionConfig): Sessions {
+  const { store, keys, refreshKey, clock, random } = deps;
+  const audit = deps.audit ?? noAudit;
+  const accessTtlSeconds = Math.floor(config.accessTokenTtl / 1000);
+
+  function refreshTokenFor(session: SessionRecord, generation: number): string {
+    const secret = deriveRefreshSecret(refreshKey, session.id, session.salt, generation);
+    return formatRefreshToken({ sessionId: session.id, generation, secret });
+  }
+
+  /** Tokens for `generation`, whose refresh token was issued at `issuedAt`. */
+  function issue(session: SessionRecord, generation: number, issuedAt: number, now: number): TokenSet {
+    const iat = Math.floor(now / 1000);
+    // An access token never outlives its session.
+    const exp = Math.max(iat, Math.min(iat + accessTtlSeconds, Math.floor(session.expiresAt / 1000)));
+    const accessToken = signAccessToken(keys.signer(), {
+      iss: config.issuer,
+      sub: session.userId,
+      aud: config.audience,
+      client_id: session.clientId,
+      sid: session.id,
+      jti: base64url(random.bytes(16)),
+      iat,
+      exp,
+    });
+    const refreshEndsAt = Math.min(issuedAt + config.refreshIdleTtl, session.expiresAt);
+    return {
+      accessToken,
+      expiresIn: exp - iat,
+      refreshToken: refreshTokenFor(session, generation),
+      refreshTokenExpiresIn: Math.max(0, Math.floor((refreshEndsAt - now) / 1000)),
+      sessionId: session.id,
+    };
+  }
+
+  /** The session a presented refresh token genuinely belongs to, or `invalid_grant`. */
+  async function authenticRefreshToken(
+    token: unknown,
+  ): Promise<{ session: SessionRecord; generation: number }> {
+    const parts = parseRefreshToken(token);
+    if (!parts) throw grantError('refresh token is malformed');
+    const session = await store.getSession(parts.sessionId);
+    // A forged token must never act on a real session (for example revoke it), so the
+    // secret is checked before anything else is decided.
+    if (
+      !session ||
+      !secretsMatch(parts.secret, deriveRefreshSecret(refreshKey, session.id, session.salt, parts.generation))
+    ) {
+      throw grantError(`refresh token not recognised for session ${parts.sessionId}`);
+    }
+    return { session, generation: parts.generation };
+  }
+
+  async function revokeSession(session: SessionRecord, reason: RevokeReason, now: number): Promise<boolean> {
+    const changed = await store.revokeSession(session.id, reason, now);
+    if (changed) {
+      audit.record({
+        type: 'session_revoked',
+        at: now,
+        userId: session.userId,
+        sessionId: session.id,
+        detail: { reason },
+      });
+    }
+    return changed;
+  }
+
+  return {
+    async start(userId, context) {
+      const now = clock.now();
+      const session: SessionRecord = {
+        id: base64url(random.bytes(16)),
+        userId,
+        clientId: context.clientId ?? config.defaultClientId,
+        createdAt: now,
+        expiresAt: now + config.sessionMaxAge,
+        generation: 0,
+        rotatedAt: now,
+        lastUsedAt: now,
+        salt: random.bytes(32),
+        revokedAt: null,
+        revokeReason: null,
+        userAgent: context.userAgent ?? null,
+        ip: context.ip ?? null,
+      };
+      await store.createSession(session);
+      return issue(session, 0, now, now);
+    },
+
+    async refresh(refreshToken, context) {
+      let { session, generation } = await authenticRefreshToken(refreshToken);
+      const base = {
+        userId: session.userId,
+        sessionId: session.id,
+        ip: context.ip,
+        userAgent: context.userAgent,
+      };
+      // A lost compare-and-set means another request rotated this generation a moment ago;
+      // re-reading the row then lands in the grace branch. Two laps always suffice.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const now = clock.now();
+        if (session.revokedAt !== null) throw grantError(`session ${session.id} is revoked`);
+        if (now >= session.expiresAt) throw grantError(`session ${session.id} reached its maximum age`);
+        if (context.clientId !== undefined && context.clientId !== session.clientId) {
+          throw grantError(`session ${session.id} belongs to another client`);
+        }
+        const current = session.generation;
+        if (generation === current) {
+          if (now >= session.rotatedAt + config.refreshIdleTtl)
+            throw grantError(`session ${session.id} is idle-expired`);
+          if (await store.rotateRefreshToken(session.id, current, now, context)) {
+            audit.record({ type: 'refresh_rotated', at: now, ...base, detail: { generation: current + 1 } });
+            return issue({ ...session, rotatedAt: now }, current + 1, now, now);
+          }
+        } else if (generation === current - 1 && now - session.rotatedAt < config.reuseGrace) {
+          // Rule 2: the same consumed token again within the window, while its successor is
+          // unused (else `current` would have moved on): hand out that same successor.
+          audit.record({ type: 'refresh_grace_reused', at: now, ...base, detail: { generation: current } });
+          return issue(session, current, session.rotatedAt, now);
+        } else if (generation < current) {
+          // Rule 3: a consumed token outside the window, or after its successor was used.
+          const sinceRotationMs = now - session.rotatedAt;
+          audit.record({
+            type: 'reuse_detected',
+            at: now,
+            ...base,
+            detail: { generation, current, sinceRotationMs },
+          });
+          await revokeSession(session, 'reuse_detected', now);
+          throw grantError(`refresh token reuse detected on session ${session.id}`);
+        } else {
+          // A genuine token from the future: the store was rolled back. Refuse, change nothing.
+          throw grantError(`session ${session.id} is behind the presented token`);
+        }
+        const reread = await store.getSession(session.id);
+        if (!reread) throw grantError(`session ${session.id} vanished`);
+        session = reread;
+      }
+      throw new BatonError('temporarily_unavailable', `refresh of session ${session.id} kept losing races`);
+    },
+
+    async authenticate(accessToken) {
+      const now = clock.now();
+      const claims = verifyAccessToken(accessToken, {
+        keys,
+        issuer: config.issuer,
+        audience: config.audience,
+        now,
+        leewaySeconds: config.leewaySeconds ?? 0,
+      });
+      const session = await store.getSession(claims.sid);
+      if (!session || session.userId !== claims.sub || !isSessionLive(session, now, config.refreshIdleTtl)) {
+        const description = 'The session of this access token has ended.';
+        throw new BatonError('invalid_token', `session ${claims.sid} is not live`, { description });
+      }
+      return { claims, session };
+    },
+
+    async revokeByRefreshToken(refreshToken, reason) {
+      const { session } = await authenticRefreshToken(refreshToken);
+      const now = clock.now();
+      if (!isSessionLive(session, now, config.refreshIdleTtl))
+        throw grantError(`session ${session.id} is not live`);
+      await revokeSession(session, reason, now);
+      return session.id;
+    },
+
+    async revoke(sessionId, reason) {
+      const session = await store.getSession(sessionId);
+      return session ? revokeSession(session, reason, clock.now()) : false;
+    },
+
+    async revokeUser(userId, reason) {
+      const now = clock.now();
+      const ids = await store.revokeUserSessions(userId, reason, now);
+      for (const sessionId of ids) {
+        audit.record({ type: 'session_revoked', at: now, userId, sessionId, detail: { reason } });
+      }
+      return ids;
+    },
+
+    async list(userId) {
+      const now = clock.now();
+      const sessions = await store.listSessions(userId, now);
+      return sessions
+        .filter((s) => isSessionLive(s, now, config.refreshIdleTtl))
+        .map((s) => ({
+          id: s.id,
+          createdAt: s.createdAt,
+          lastUsedAt: s.lastUsedAt,
+          expiresAt: sessionEndsAt(s, config.refreshIdleTtl),
+          userAgent: s.userAgent,
+          ip: s.ip,
+        }));
+    },
+
+    jwks: () => keys.jwks(),
+  };
+}

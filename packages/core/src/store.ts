@@ -1,0 +1,44 @@
+import type { RequestContext, RevokeReason, SessionRecord, UserRecord } from './types.js';
+
+/**
+ * Session persistence as named atomic operations. Each method is one transaction (or one
+ * statement) in the backend; the race semantics are part of the contract and are tested by
+ * the shared store contract suite (`@baton/core/testing`).
+ */
+export interface SessionStore {
+  /** Inserts a new session. Ids are random, so a collision is a bug and may throw. */
+  createSession(session: SessionRecord): Promise<void>;
+
+  /** The session with this id, live or not, or null. */
+  getSession(id: string): Promise<SessionRecord | null>;
+
+  /**
+   * Compare-and-set: moves the session from `fromGeneration` to `fromGeneration + 1`, sets
+   * `rotatedAt` and `lastUsedAt` to `at` and records the caller's context, but only while the
+   * session is unrevoked and still at `fromGeneration`. Of any number of concurrent callers
+   * with the same `fromGeneration`, in this process or another, exactly one gets `true`.
+   */
+  rotateRefreshToken(
+    id: string,
+    fromGeneration: number,
+    at: number,
+    context: RequestContext,
+  ): Promise<boolean>;
+
+  /** Marks the session revoked. Idempotent: true only for the call that revoked it. */
+  revokeSession(id: string, reason: RevokeReason, at: number): Promise<boolean>;
+
+  /** Revokes every unrevoked session of the user; returns the ids it revoked (for fan-out). */
+  revokeUserSessions(userId: string, reason: RevokeReason, at: number): Promise<string[]>;
+
+  /** The user's sessions that are unrevoked and not past their absolute expiry, newest first. */
+  listSessions(userId: string, now: number): Promise<SessionRecord[]>;
+}
+
+/** User persistence. E-mail addresses arrive normalised. */
+export interface UserStore {
+  /** Inserts the user; false (and no change) when the e-mail address is taken. */
+  createUser(user: UserRecord): Promise<boolean>;
+  getUserByEmail(email: string): Promise<UserRecord | null>;
+  getUserById(id: string): Promise<UserRecord | null>;
+}

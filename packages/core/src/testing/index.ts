@@ -1,0 +1,3 @@
+export { createManualClock, type ManualClock } from './manual-clock.js';
+export { createMemoryStores } from './memory-store.js';
+export { makeSession, runStoreContract, type StoreUnderTest } from './store-contract.js';

@@ -1,0 +1,78 @@
+import type { SessionStore, UserStore } from '../store.js';
+import type { RequestContext, RevokeReason, SessionRecord, UserRecord } from '../types.js';
+
+/**
+ * In-memory stores for tests and examples. Each method runs without an `await` between its
+ * read and its write, which makes it atomic on Node's single thread.
+ */
+export function createMemoryStores(): { sessions: SessionStore; users: UserStore } {
+  const sessions = new Map<string, SessionRecord>();
+  const users = new Map<string, UserRecord>();
+  const usersByEmail = new Map<string, string>();
+  const copy = (s: SessionRecord): SessionRecord => ({ ...s, salt: Uint8Array.from(s.salt) });
+
+  const sessionStore: SessionStore = {
+    async createSession(session) {
+      if (sessions.has(session.id)) throw new Error(`duplicate session id ${session.id}`);
+      sessions.set(session.id, copy(session));
+    },
+    async getSession(id) {
+      const s = sessions.get(id);
+      return s ? copy(s) : null;
+    },
+    async rotateRefreshToken(id, fromGeneration, at, context: RequestContext) {
+      const s = sessions.get(id);
+      if (!s || s.revokedAt !== null || s.generation !== fromGeneration) return false;
+      s.generation = fromGeneration + 1;
+      s.rotatedAt = at;
+      s.lastUsedAt = at;
+      s.ip = context.ip ?? s.ip;
+      s.userAgent = context.userAgent ?? s.userAgent;
+      return true;
+    },
+    async revokeSession(id, reason: RevokeReason, at) {
+      const s = sessions.get(id);
+      if (!s || s.revokedAt !== null) return false;
+      s.revokedAt = at;
+      s.revokeReason = reason;
+      return true;
+    },
+    async revokeUserSessions(userId, reason, at) {
+      const ids: string[] = [];
+      for (const s of sessions.values()) {
+        if (s.userId === userId && s.revokedAt === null) {
+          s.revokedAt = at;
+          s.revokeReason = reason;
+          ids.push(s.id);
+        }
+      }
+      return ids;
+    },
+    async listSessions(userId, now) {
+      return [...sessions.values()]
+        .filter((s) => s.userId === userId && s.revokedAt === null && s.expiresAt > now)
+        .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1))
+        .map(copy);
+    },
+  };
+
+  const userStore: UserStore = {
+    async createUser(user) {
+      if (usersByEmail.has(user.email)) return false;
+      users.set(user.id, { ...user });
+      usersByEmail.set(user.email, user.id);
+      return true;
+    },
+    async getUserByEmail(email) {
+      const id = usersByEmail.get(email);
+      const u = id === undefined ? undefined : users.get(id);
+      return u ? { ...u } : null;
+    },
+    async getUserById(id) {
+      const u = users.get(id);
+      return u ? { ...u } : null;
+    },
+  };
+
+  return { sessions: sessionStore, users: userStore };
+}

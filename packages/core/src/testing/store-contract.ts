@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { SessionStore, UserStore } from '../store.js';
+import type { SessionRecord, UserRecord } from '../types.js';
+
+export interface StoreUnderTest {
+  sessions: SessionStore;
+  users: UserStore;
+  close?: () => Promise<void> | void;
+}
+
+const T0 = Date.UTC(2026, 0, 1);
+const id = (): string => randomBytes(16).toString('base64url');
+
+export function makeSession(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    id: id(),
+    userId: `user-${id()}`,
+    clientId: 'baton',
+    createdAt: T0,
+    expiresAt: T0 + 30 * 86_400_000,
+    generation: 0,
+    rotatedAt: T0,
+    lastUsedAt: T0,
+    salt: randomBytes(32),
+    revokedAt: null,
+    revokeReason: null,
+    userAgent: 'test-agent',
+    ip: '127.0.0.1',
+    ...overrides,
+  };
+}
+
+function makeUser(overrides: Partial<UserRecord> = {}): UserRecord {
+  return {
+    id: `user-${id()}`,
+    email: `${id().toLowerCase()}@example.test`,
+    passwordHash: '$argon2id$fake',
+    createdAt: T0,
+    disabledAt: null,
+    ...overrides,
+  };
+}
+
+/**
+ * The contract every SessionStore and UserStore must meet, run against each backend. The
+ * concurrency cases matter most: they are what keeps a session from forking.
+ */
+export function runStoreContract(name: string, open: () => Promise<StoreUnderTest>): void {
+  describe(`store contract: ${name}`, () => {
+    let store: StoreUnderTest;
+    before(async () => {
+      store = await open();
+    });
+    after(async () => {
+      await store?.close?.();
+    });
+
+    it('round-trips a session, salt and nulls included', async () => {
+      const s = makeSession({ userAgent: null, ip: null });
+      await store.sessions.createSession(s);
+      const got = await store.sessions.getSession(s.id);
+      assert.ok(got);
+      assert.deepEqual({ ...got, salt: Buffer.from(got.salt) }, { ...s, salt: Buffer.from(s.salt) });
+      assert.equal(await store.sessions.getSession(id()), null);
+    });
+
+    it('rotates only from the live generation', async () => {
+      const s = makeSession();
+      await store.sessions.createSession(s);
+      assert.equal(await store.sessions.rotateRefreshToken(s.id, 1, T0 + 5, {}), false);
+      assert.equal(
+        await store.sessions.rotateRefreshToken(s.id, 0, T0 + 10, { ip: '10.0.0.9', userAgent: 'ua2' }),
+        true,
+      );
+      assert.equal(await store.sessions.rotateRefreshToken(s.id, 0, T0 + 11, {}), false);
+      const got = await store.sessions.getSession(s.id);
+      assert.equal(got?.generation, 1);
+      assert.equal(got?.rotatedAt, T0 + 10);
+      assert.equal(got?.lastUsedAt, T0 + 10);
+      assert.equal(got?.ip, '10.0.0.9');
+      assert.equal(got?.userAgent, 'ua2');
+      assert.equal(got?.createdAt, T0);
+    });
+
+    it('lets exactly one of 50 concurrent rotations of one generation win', async () => {
+      const s = makeSession();
+      await store.sessions.createSession(s);
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => store.sessions.rotateRefreshToken(s.id, 0, T0 + i, {})),
+      );
+      assert.equal(results.filter(Boolean).length, 1);
+      assert.equal((await store.sessions.getSession(s.id))?.generation, 1);
+    });
+
+    it('never rotates a revoked session', async () => {
+      const s = makeSession();
+      await store.sessions.createSession(s);
+      assert.equal(await store.sessions.revokeSession(s.id, 'logout', T0 + 1), true);
+      assert.equal(await store.sessions.rotateRefreshToken(s.id, 0, T0 + 2, {}), false);
+      assert.equal((await store.sessions.getSession(s.id))?.generation, 0);
+    });
+
+    it('revokes idempotently and keeps the first reason', async () => {
+      const s = makeSession();
+      await store.sessions.createSession(s);
+      const results = await Promise.all([
+        store.sessions.revokeSession(s.id, 'reuse_detected', T0 + 1),
+        store.sessions.revokeSession(s.id, 'logout', T0 + 2),
+      ]);
+      assert.equal(results.filter(Boolean).length, 1);
+      assert.equal(await store.sessions.revokeSession(s.id, 'logout', T0 + 3), false);
+      assert.equal(await store.sessions.revokeSession(id(), 'logout', T0 + 3), false);
+      const got = await store.sessions.getSession(s.id);
+      assert.ok(got?.revokedAt === T0 + 1 || got?.revokedAt === T0 + 2);
+      assert.ok(got?.revokeReason === 'reuse_detected' || got?.revokeReason === 'logout');
+    });
+
+    it("revokes all of one user's sessions and nobody else's", async () => {
+      const userId = `user-${id()}`;
+      const mine = [makeSession({ userId }), makeSession({ userId }), makeSession({ userId })];
+      const other = makeSession();
+      for (const s of [...mine, other]) await store.sessions.createSession(s);
+      await store.sessions.revokeSession(mine[0]!.id, 'logout', T0 + 1);
+      const revoked = await store.sessions.revokeUserSessions(userId, 'logout_all', T0 + 2);
+      assert.deepEqual(revoked.sort(), [mine[1]!.id, mine[2]!.id].sort());
+      assert.deepEqual(await store.sessions.revokeUserSessions(userId, 'logout_all', T0 + 3), []);
+      assert.equal((await store.sessions.getSession(other.id))?.revokedAt, null);
+      assert.equal((await store.sessions.getSession(mine[0]!.id))?.revokeReason, 'logout');
+      assert.equal((await store.sessions.getSession(mine[1]!.id))?.revokeReason, 'logout_all');
+    });
+
+    it('lists unrevoked, unexpired sessions of the user, newest first', async () => {
+      const userId = `user-${id()}`;
+      const older = makeSession({ userId, createdAt: T0 });
+      const newer = makeSession({ userId, createdAt: T0 + 1000 });
+      const revoked = makeSession({ userId, createdAt: T0 + 2000 });
+      const expired = makeSession({ userId, createdAt: T0 - 100, expiresAt: T0 + 500 });
+      for (const s of [older, newer, revoked, expired, makeSession()]) await store.sessions.createSession(s);
+      await store.sessions.revokeSession(revoked.id, 'logout', T0 + 3000);
+      const listed = await store.sessions.listSessions(userId, T0 + 600);
+      assert.deepEqual(
+        listed.map((s) => s.id),
+        [newer.id, older.id],
+      );
+    });
+
+    it('creates users with unique e-mail addresses', async () => {
+      const u = makeUser();
+      assert.equal(await store.users.createUser(u), true);
+      assert.equal(await store.users.createUser(makeUser({ email: u.email })), false);
+      assert.deepEqual(await store.users.getUserByEmail(u.email), u);
+      assert.deepEqual(await store.users.getUserById(u.id), u);
+      assert.equal(await store.users.getUserByEmail('nobody@example.test'), null);
+      assert.equal(await store.users.getUserById('nobody'), null);
+    });
+
+    it('lets exactly one of concurrent registrations of one e-mail win', async () => {
+      const email = `${id().toLowerCase()}@example.test`;
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => store.users.createUser(makeUser({ email }))),
+      );
+      assert.equal(results.filter(Boolean).length, 1);
+    });
+  });
+}

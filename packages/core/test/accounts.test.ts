@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createAccounts, normalizeEmail, type PasswordHasher } from '../src/accounts.js';
+import { createLoginThrottle } from '../src/login-throttle.js';
+import { systemRandom } from '../src/runtime.js';
+import { createManualClock } from '../src/testing/manual-clock.js';
+import { createMemoryStores } from '../src/testing/memory-store.js';
+import { codeOf, MINUTE, SECOND } from './helpers.js';
+
+function countingHasher(): PasswordHasher & { verifies: number } {
+  const h = {
+    verifies: 0,
+    hash: async (pw: string) => `hashed:${pw}`,
+    verify: async (hash: string, pw: string) => {
+      h.verifies++;
+      return hash === `hashed:${pw}`;
+    },
+  };
+  return h;
+}
+
+describe('accounts', () => {
+  it('normalises e-mail addresses before uniqueness', async () => {
+    const users = createMemoryStores().users;
+    const accounts = createAccounts({
+      users,
+      hasher: countingHasher(),
+      clock: createManualClock(),
+      random: systemRandom,
+    });
+    const u = await accounts.register('  Alice@Example.TEST ', 'long enough pw');
+    assert.equal(u.email, 'alice@example.test');
+    assert.match(u.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(await codeOf(accounts.register('ALICE@example.test', 'long enough pw')), 'email_taken');
+    assert.equal((await accounts.authenticate('alice@EXAMPLE.test', 'long enough pw')).id, u.id);
+  });
+
+  it('refuses malformed e-mail addresses and passwords outside the policy', async () => {
+    for (const bad of [
+      '',
+      'no-at',
+      '@x.test',
+      'a@',
+      'a b@x.test',
+      'a@b@c',
+      'a@.x',
+      'a@x.',
+      `${'a'.repeat(250)}@x.test`,
+      5,
+    ]) {
+      assert.throws(() => normalizeEmail(bad), { code: 'invalid_request' }, String(bad));
+    }
+    const accounts = createAccounts({
+      users: createMemoryStores().users,
+      hasher: countingHasher(),
+      clock: createManualClock(),
+      random: systemRandom,
+    });
+    assert.equal(await codeOf(accounts.register('a@x.test', 'short')), 'invalid_request');
+    assert.equal(await codeOf(accounts.register('a@x.test', 'x'.repeat(257))), 'invalid_request');
+    assert.equal(await codeOf(accounts.register('a@x.test', 12345678)), 'invalid_request');
+  });
+
+  it('fails unknown e-mail and wrong password alike, each after one hash verification', async () => {
+    const hasher = countingHasher();
+    const accounts = createAccounts({
+      users: createMemoryStores().users,
+      hasher,
+      clock: createManualClock(),
+      random: systemRandom,
+    });
+    await accounts.register('bob@example.test', 'right password');
+    hasher.verifies = 0;
+    assert.equal(
+      await codeOf(accounts.authenticate('bob@example.test', 'wrong password')),
+      'invalid_credentials',
+    );
+    assert.equal(hasher.verifies, 1);
+    assert.equal(
+      await codeOf(accounts.authenticate('nobody@example.test', 'wrong password')),
+      'invalid_credentials',
+    );
+    assert.equal(hasher.verifies, 2);
+  });
+});
+
+describe('login throttle', () => {
+  it('backs off one account from one IP exponentially, not the owner elsewhere', () => {
+    const clock = createManualClock();
+    const t = createLoginThrottle({ clock });
+    for (let i = 0; i < 5; i++) {
+      assert.equal(t.retryAfter('a', 'evil'), 0);
+      t.recordFailure('a', 'evil');
+    }
+    assert.equal(t.retryAfter('a', 'evil'), 1);
+    assert.equal(t.retryAfter('a', 'home'), 0);
+    clock.advance(SECOND);
+    assert.equal(t.retryAfter('a', 'evil'), 0);
+    t.recordFailure('a', 'evil');
+    assert.equal(t.retryAfter('a', 'evil'), 2);
+    for (let i = 0; i < 20; i++) t.recordFailure('a', 'evil');
+    assert.equal(t.retryAfter('a', 'evil'), 15 * 60);
+    t.recordSuccess('a', 'evil');
+    assert.equal(t.retryAfter('a', 'evil'), 0);
+  });
+
+  it('blocks an IP that fails across many accounts', () => {
+    const clock = createManualClock();
+    const t = createLoginThrottle({ clock, ipFailuresPerWindow: 10, window: 10 * MINUTE });
+    for (let i = 0; i < 10; i++) t.recordFailure(`user${i}`, 'spray');
+    assert.equal(t.retryAfter('fresh', 'spray'), 600);
+    assert.equal(t.retryAfter('fresh', 'other'), 0);
+    clock.advance(10 * MINUTE);
+    assert.equal(t.retryAfter('fresh', 'spray'), 0);
+  });
+});

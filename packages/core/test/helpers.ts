@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import type { AuditEvent } from '../src/audit.js';
+import {
+  createKeySet,
+  generateSigningKey,
+  type KeySet,
+  loadSigningKey,
+  type SigningAlgorithm,
+} from '../src/keys.js';
+import { systemRandom } from '../src/runtime.js';
+import { createSessions, type SessionConfig, type Sessions } from '../src/sessions.js';
+import type { SessionStore } from '../src/store.js';
+import { createManualClock, type ManualClock } from '../src/testing/manual-clock.js';
+import { createMemoryStores } from '../src/testing/memory-store.js';
+
+export const SECOND = 1000;
+export const MINUTE = 60 * SECOND;
+export const DAY = 86_400 * SECOND;
+
+export const CONFIG: SessionConfig = {
+  issuer: 'http://127.0.0.1:8080',
+  audience: 'baton',
+  accessTokenTtl: 15 * MINUTE,
+  refreshIdleTtl: 14 * DAY,
+  sessionMaxAge: 30 * DAY,
+  reuseGrace: 10 * SECOND,
+  defaultClientId: 'baton',
+};
+
+export async function makeKeySet(alg: SigningAlgorithm = 'EdDSA'): Promise<KeySet> {
+  return createKeySet([loadSigningKey(await generateSigningKey(alg, 0))], alg);
+}
+
+export interface Harness {
+  sessions: Sessions;
+  store: SessionStore;
+  clock: ManualClock;
+  keys: KeySet;
+  events: AuditEvent[];
+}
+
+export async function harness(
+  overrides: Partial<SessionConfig> = {},
+  alg: SigningAlgorithm = 'EdDSA',
+): Promise<Harness> {
+  const clock = createManualClock();
+  const store = createMemoryStores().sessions;
+  const keys = await makeKeySet(alg);
+  const events: AuditEvent[] = [];
+  const sessions = createSessions(
+    {
+      store,
+      keys,
+      clock,
+      random: systemRandom,
+      refreshKey: { key: randomBytes(32) },
+      audit: { record: (e) => events.push(e) },
+    },
+    { ...CONFIG, ...overrides },
+  );
+  return { sessions, store, clock, keys, events };
+}
+
+/** Resolves to the error code a promise rejects with, or fails if it resolves. */
+export async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return (e as { code?: string }).code ?? String(e);
+  }
+  throw new Error('expected a rejection');
+}

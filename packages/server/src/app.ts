@@ -1,0 +1,65 @@
+import type { Accounts, LoginThrottle, Sessions } from '@baton/core';
+import { BatonError } from '@baton/core';
+import cookie from '@fastify/cookie';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Config } from './config.js';
+import { authRoutes } from './http/auth-routes.js';
+import { errorHandler, sendError } from './http/errors.js';
+import { publicRoutes } from './http/public-routes.js';
+import { sessionRoutes } from './http/session-routes.js';
+
+export interface AppDeps {
+  config: Pick<Config, 'allowedOrigins'>;
+  sessions: Sessions;
+  accounts: Accounts;
+  throttle: LoginThrottle;
+  /** True when the store answers. */
+  ready: () => Promise<boolean>;
+}
+
+export interface AppOptions {
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** The contract's limit for bodies on auth routes. */
+export const BODY_LIMIT = 16 * 1024;
+
+/**
+ * Builds the HTTP app without listening: tests drive it with `inject` or an ephemeral port.
+ * Routes are thin; every failure goes through the one error handler.
+ */
+export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: BODY_LIMIT,
+    // A wrong type is a client error, never silently coerced ("123" is not 123).
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    return503OnClosing: true,
+  });
+
+  // JSON only (text/plain is dropped); an empty JSON body counts as no body, so a
+  // Bearer-only logout sent with a JSON content type is not refused.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '' || (typeof body === 'string' && body.trim() === '')) {
+      done(null, null);
+      return;
+    }
+    parseJson(request, body as string, done);
+  });
+
+  await app.register(cookie);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((_request, reply) => sendError(reply, new BatonError('not_found', 'no such route')));
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+  });
+
+  publicRoutes(app, deps);
+  authRoutes(app, deps);
+  sessionRoutes(app, deps);
+  return app;
+}

@@ -1,0 +1,158 @@
+import { resolve } from 'node:path';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '@baton/core';
+
+/**
+ * The only file that reads `process.env`. Every value is validated at start-up; all problems
+ * are reported at once, one line each, naming the variable and what it allows.
+ */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  issuer: string;
+  audience: string;
+  signingAlg: SigningAlgorithm;
+  /** Durations in milliseconds. */
+  accessTokenTtl: number;
+  refreshIdleTtl: number;
+  sessionMaxAge: number;
+  reuseGrace: number;
+  store: 'sqlite' | 'postgres';
+  databaseUrl: string | null;
+  redisUrl: string | null;
+  resourceServers: ReadonlyArray<{ id: string; secret: string }>;
+  allowedOrigins: readonly string[];
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const DURATION = /^(\d{1,10})(s|m|h|d)?$/;
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `900`, `900s`, `15m`, `12h`, `14d` → milliseconds; null when malformed. */
+export function parseDuration(text: string): number | null {
+  const m = DURATION.exec(text.trim());
+  if (!m) return null;
+  return Number(m[1]) * UNIT_MS[(m[2] ?? 's') as keyof typeof UNIT_MS];
+}
+
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const fail = (name: string, allowed: string): void => {
+    problems.push(`${name}=${JSON.stringify(env[name] ?? '').slice(0, 60)} is invalid: ${allowed}`);
+  };
+
+  const portText = read('PORT') ?? '8080';
+  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
+  if (!(port >= 0 && port <= 65535)) fail('PORT', 'expected an integer from 0 to 65535');
+  const host = read('HOST') ?? '127.0.0.1';
+  if (/[\s/]/.test(host)) fail('HOST', 'expected a host name or IP address');
+
+  const duration = (name: string, fallback: string, { allowZero = false } = {}): number => {
+    const text = read(name) ?? fallback;
+    const ms = parseDuration(text);
+    if (ms === null || (!allowZero && ms === 0)) {
+      fail(
+        name,
+        `expected a ${allowZero ? '' : 'positive '}number of seconds or a number with s, m, h or d (e.g. 15m)`,
+      );
+      return 0;
+    }
+    return ms;
+  };
+  const accessTokenTtl = duration('BATON_ACCESS_TOKEN_TTL', '15m');
+  const refreshIdleTtl = duration('BATON_REFRESH_IDLE_TTL', '14d');
+  const sessionMaxAge = duration('BATON_SESSION_MAX_AGE', '30d');
+  const reuseGrace = duration('BATON_REUSE_GRACE', '10s', { allowZero: true });
+
+  const issuer = read('BATON_ISSUER') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (read('BATON_ISSUER') !== undefined && !isHttpUrl(issuer))
+    fail('BATON_ISSUER', 'expected an http(s) URL');
+  const audience = read('BATON_AUDIENCE') ?? 'baton';
+
+  const alg = read('BATON_SIGNING_ALG') ?? 'EdDSA';
+  if (!SIGNING_ALGORITHMS.includes(alg as SigningAlgorithm))
+    fail('BATON_SIGNING_ALG', 'expected EdDSA, ES256 or RS256');
+
+  const store = read('BATON_STORE') ?? 'sqlite';
+  if (store !== 'sqlite' && store !== 'postgres') fail('BATON_STORE', 'expected sqlite or postgres');
+  const databaseUrl = read('DATABASE_URL') ?? null;
+  if (store === 'postgres') {
+    if (!databaseUrl || !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+      fail('DATABASE_URL', 'expected a postgres:// URL when BATON_STORE=postgres');
+    }
+    fail(
+      'BATON_STORE',
+      'this release serves the sqlite store only; postgres is on the roadmap (docs/roadmap.md)',
+    );
+  }
+  const redisUrl = read('REDIS_URL') ?? null;
+  if (redisUrl !== null && !/^rediss?:\/\/\S+$/.test(redisUrl))
+    fail('REDIS_URL', 'expected a redis:// or rediss:// URL');
+
+  const resourceServers: Array<{ id: string; secret: string }> = [];
+  for (const pair of (read('BATON_RESOURCE_SERVERS') ?? '').split(',').filter((p) => p.trim() !== '')) {
+    const [id, ...rest] = pair.trim().split(':');
+    const secret = rest.join(':');
+    if (!id || secret.length < 16) {
+      fail(
+        'BATON_RESOURCE_SERVERS',
+        'expected comma-separated id:secret pairs with secrets of at least 16 characters',
+      );
+      break;
+    }
+    resourceServers.push({ id, secret });
+  }
+
+  const allowedOrigins: string[] = [];
+  for (const origin of (read('BATON_ALLOWED_ORIGINS') ?? '').split(',').filter((o) => o.trim() !== '')) {
+    const o = origin.trim();
+    if (!isHttpUrl(o) || new URL(o).origin !== o) {
+      fail(
+        'BATON_ALLOWED_ORIGINS',
+        'expected comma-separated origins such as https://app.example.com (no path)',
+      );
+      break;
+    }
+    allowedOrigins.push(o);
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    port,
+    host,
+    dataDir: resolve(read('BATON_DATA_DIR') ?? './data'),
+    issuer,
+    audience,
+    signingAlg: alg as SigningAlgorithm,
+    accessTokenTtl,
+    refreshIdleTtl,
+    sessionMaxAge,
+    reuseGrace,
+    store: store as 'sqlite' | 'postgres',
+    databaseUrl,
+    redisUrl,
+    resourceServers: Object.freeze(resourceServers),
+    allowedOrigins: Object.freeze(allowedOrigins),
+  });
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,148 @@
+import { BatonError, normalizeEmail } from '@baton/core';
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../app.js';
+import {
+  checkOrigin,
+  clearRefreshCookie,
+  guardCookieRequest,
+  refreshCookie,
+  setRefreshCookie,
+  wantsCookieMode,
+} from './cookie-mode.js';
+import { bearerToken, hasBearer, isoTime, requestContext, sendTokens } from './request.js';
+
+const credentialsBody = {
+  type: 'object',
+  required: ['email', 'password'],
+  properties: {
+    email: { type: 'string', maxLength: 1024 },
+    password: { type: 'string', maxLength: 4096 },
+  },
+} as const;
+
+const optionalRefreshBody = {
+  anyOf: [
+    { type: 'null' },
+    { type: 'object', properties: { refresh_token: { type: 'string', maxLength: 1024 } } },
+  ],
+} as const;
+
+interface Credentials {
+  email: string;
+  password: string;
+}
+
+/** /auth/register, /auth/login, /auth/refresh, /auth/logout, /auth/logout-all, /auth/me. */
+export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const { sessions, accounts, throttle, config } = deps;
+
+  app.post<{ Body: Credentials }>(
+    '/auth/register',
+    { schema: { body: credentialsBody } },
+    async (request, reply) => {
+      const user = await accounts.register(
+        request.body.email,
+        request.body.password,
+        requestContext(request),
+      );
+      return reply
+        .code(201)
+        .send({ user: { id: user.id, email: user.email, created_at: isoTime(user.createdAt) } });
+    },
+  );
+
+  app.post<{ Body: Credentials }>(
+    '/auth/login',
+    { schema: { body: credentialsBody } },
+    async (request, reply) => {
+      const cookieMode = wantsCookieMode(request);
+      if (cookieMode) checkOrigin(request, config.allowedOrigins);
+      const context = requestContext(request);
+      // Throttle on the normalised address whether or not the account exists, so the 429
+      // reveals nothing either.
+      const account = safeNormalize(request.body.email);
+      const ip = context.ip ?? '';
+      const wait = throttle.retryAfter(account, ip);
+      if (wait > 0) throw new BatonError('rate_limited', 'login throttled', { retryAfter: wait });
+      let user: Awaited<ReturnType<typeof accounts.authenticate>>;
+      try {
+        user = await accounts.authenticate(request.body.email, request.body.password, context);
+      } catch (error) {
+        throttle.recordFailure(account, ip);
+        throw error;
+      }
+      throttle.recordSuccess(account, ip);
+      const tokens = await sessions.start(user.id, context);
+      if (cookieMode) setRefreshCookie(reply, tokens.refreshToken, tokens.refreshTokenExpiresIn);
+      return sendTokens(reply, tokens, { includeRefreshToken: !cookieMode });
+    },
+  );
+
+  app.post<{ Body: { refresh_token?: string } | null }>(
+    '/auth/refresh',
+    { schema: { body: optionalRefreshBody } },
+    async (request, reply) => {
+      const cookieMode = guardCookieRequest(request, config.allowedOrigins);
+      const presented = cookieMode ? refreshCookie(request) : request.body?.refresh_token;
+      if (presented === undefined) {
+        throw new BatonError('invalid_grant', 'no refresh token', {
+          description: cookieMode ? 'The refresh cookie is missing.' : 'refresh_token is required.',
+        });
+      }
+      try {
+        const tokens = await sessions.refresh(presented, requestContext(request));
+        if (cookieMode) setRefreshCookie(reply, tokens.refreshToken, tokens.refreshTokenExpiresIn);
+        return sendTokens(reply, tokens, { includeRefreshToken: !cookieMode });
+      } catch (error) {
+        // A dead cookie is of no further use to the browser.
+        if (cookieMode && error instanceof BatonError && error.code === 'invalid_grant')
+          clearRefreshCookie(reply);
+        throw error;
+      }
+    },
+  );
+
+  app.post<{ Body: { refresh_token?: string } | null }>(
+    '/auth/logout',
+    { schema: { body: optionalRefreshBody } },
+    async (request, reply) => {
+      const cookieMode = guardCookieRequest(request, config.allowedOrigins);
+      if (cookieMode) clearRefreshCookie(reply);
+      if (hasBearer(request)) {
+        const { session } = await sessions.authenticate(bearerToken(request));
+        await sessions.revoke(session.id, 'logout');
+      } else {
+        const presented = cookieMode ? refreshCookie(request) : request.body?.refresh_token;
+        if (presented === undefined) {
+          throw new BatonError('invalid_token', 'no credential for logout', {
+            description: 'Send a Bearer access token, a refresh_token, or the refresh cookie.',
+          });
+        }
+        await sessions.revokeByRefreshToken(presented, 'logout');
+      }
+      return reply.code(204).send();
+    },
+  );
+
+  app.post('/auth/logout-all', async (request, reply) => {
+    const { claims } = await sessions.authenticate(bearerToken(request));
+    await sessions.revokeUser(claims.sub, 'logout_all');
+    if (wantsCookieMode(request)) clearRefreshCookie(reply);
+    return reply.code(204).send();
+  });
+
+  app.get('/auth/me', async (request) => {
+    const { claims } = await sessions.authenticate(bearerToken(request));
+    const user = await accounts.getUser(claims.sub);
+    if (!user) throw new BatonError('invalid_token', `user ${claims.sub} is gone or disabled`);
+    return { sub: user.id, email: user.email, session_id: claims.sid };
+  });
+}
+
+function safeNormalize(email: string): string {
+  try {
+    return normalizeEmail(email);
+  } catch {
+    return email.slice(0, 320).toLowerCase();
+  }
+}

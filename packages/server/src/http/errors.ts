@@ -1,0 +1,77 @@
+import { BatonError, ERROR_TABLE } from '@baton/core';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+
+/**
+ * The one place an error becomes an HTTP response. The body always comes from the error
+ * table (or a BatonError's public description), never from an internal message; anything
+ * unexpected is a logged 500 with a generic body.
+ */
+export function toBatonError(error: unknown): BatonError {
+  if (error instanceof BatonError) return error;
+  const e = error as Partial<FastifyError> & { status?: number };
+  if (e.validation) {
+    return new BatonError('invalid_request', 'schema validation failed', {
+      description: publicValidationText(e),
+    });
+  }
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new BatonError('payload_too_large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new BatonError('unsupported_media_type', undefined, {
+        description:
+          'Send application/json on /auth routes and application/x-www-form-urlencoded on /oauth routes.',
+      });
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new BatonError('invalid_request', undefined, { description: 'The body is not valid JSON.' });
+  }
+  const status = e.statusCode ?? e.status;
+  if (error instanceof SyntaxError && status === 400) {
+    return new BatonError('invalid_request', undefined, { description: 'The body is not valid JSON.' });
+  }
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    if (status === 404) return new BatonError('not_found');
+    if (status === 413) return new BatonError('payload_too_large');
+    if (status === 415) return new BatonError('unsupported_media_type');
+    return new BatonError('invalid_request', String(e.message ?? ''), {
+      description: 'The request is malformed.',
+    });
+  }
+  return new BatonError('server_error', 'unexpected error', { cause: error });
+}
+
+function publicValidationText(e: Partial<FastifyError>): string {
+  // Fastify's text names the field and the rule (e.g. "body/email must be string"), never the value.
+  const text = String(e.message ?? '').slice(0, 200);
+  return /^(body|querystring|params|headers)\b/.test(text) ? text : 'The request is malformed.';
+}
+
+export function sendError(reply: FastifyReply, error: BatonError): FastifyReply {
+  const spec = ERROR_TABLE[error.code];
+  if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
+  if (error.code === 'invalid_token') {
+    reply.header(
+      'www-authenticate',
+      `Bearer realm="baton", error="invalid_token", error_description="${headerSafe(error.description)}"`,
+    );
+  }
+  const description = spec.status >= 500 ? ERROR_TABLE[error.code].description : error.description;
+  return reply
+    .code(spec.status)
+    .header('cache-control', 'no-store')
+    .send({ error: spec.status === 500 ? 'server_error' : error.code, error_description: description });
+}
+
+const headerSafe = (text: string): string => text.replace(/[^\x20-\x7e]|["\\]/g, '');
+
+export function errorHandler(
+  this: unknown,
+  error: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  const baton = toBatonError(error);
+  if (baton.status >= 500) request.log.error({ err: baton.cause ?? baton }, 'request failed');
+  return sendError(reply, baton);
+}

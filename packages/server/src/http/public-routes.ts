@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../app.js';
+
+/** JWKS and health checks. */
+export function publicRoutes(app: FastifyInstance, { sessions, ready }: AppDeps): void {
+  app.get('/.well-known/jwks.json', async (_request, reply) => {
+    // Short enough that a rotation's pre-published key is picked up long before it signs.
+    reply.header('cache-control', 'public, max-age=300');
+    return sessions.jwks();
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    let ok = false;
+    try {
+      ok = await ready();
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      return reply
+        .code(503)
+        .header('retry-after', '5')
+        .send({ error: 'temporarily_unavailable', error_description: 'The store is not answering.' });
+    }
+    return { status: 'ok' };
+  });
+}

@@ -1,0 +1,45 @@
+import { BatonError, type RequestContext, type TokenSet } from '@baton/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+const MAX_USER_AGENT = 256;
+
+/** Where the request came from, for the session's device list and the audit trail. */
+export function requestContext(request: FastifyRequest): RequestContext {
+  const ua = request.headers['user-agent'];
+  return { ip: request.ip, userAgent: typeof ua === 'string' ? ua.slice(0, MAX_USER_AGENT) : undefined };
+}
+
+const BEARER = /^Bearer +([^\s]+) *$/i;
+
+/** The bearer token of the Authorization header, or `invalid_token`. */
+export function bearerToken(request: FastifyRequest): string {
+  const header = request.headers.authorization;
+  const m = typeof header === 'string' ? BEARER.exec(header) : null;
+  if (!m) {
+    const description = 'An access token is required: Authorization: Bearer <token>.';
+    throw new BatonError('invalid_token', 'no bearer token', { description });
+  }
+  return m[1]!;
+}
+
+export const hasBearer = (request: FastifyRequest): boolean => request.headers.authorization !== undefined;
+
+/** RFC 6749 §5.1 and the contract: token responses are never cached. */
+export function sendTokens(
+  reply: FastifyReply,
+  tokens: TokenSet,
+  { includeRefreshToken = true } = {},
+): FastifyReply {
+  reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+  return reply.send({
+    access_token: tokens.accessToken,
+    token_type: 'Bearer',
+    expires_in: tokens.expiresIn,
+    ...(includeRefreshToken ? { refresh_token: tokens.refreshToken } : {}),
+    refresh_token_expires_in: tokens.refreshTokenExpiresIn,
+    session_id: tokens.sessionId,
+  });
+}
+
+/** Epoch milliseconds as an RFC 3339 string, the format of every time on the wire. */
+export const isoTime = (ms: number): string => new Date(ms).toISOString();

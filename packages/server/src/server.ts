@@ -1,0 +1,89 @@
+import {
+  type Clock,
+  createAccounts,
+  createLoginThrottle,
+  createSessions,
+  type PasswordHasher,
+  type Random,
+  systemClock,
+  systemRandom,
+} from '@baton/core';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+import { loadOrCreateKeys } from './keys/key-file.js';
+import { createArgon2Hasher } from './passwords.js';
+import { createSqliteAuditSink } from './sqlite/audit-sink.js';
+import { openDatabase } from './sqlite/database.js';
+import { createSqliteSessionStore } from './sqlite/session-store.js';
+import { createSqliteUserStore } from './sqlite/user-store.js';
+
+export interface ServerOptions {
+  logger?: FastifyServerOptions['logger'];
+  clock?: Clock;
+  random?: Random;
+  hasher?: PasswordHasher;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  /** The base URL it listens on, e.g. http://127.0.0.1:8080. */
+  url: string;
+  /** Stops accepting, finishes in-flight requests, flushes the audit trail, closes the store. */
+  close(): Promise<void>;
+}
+
+/** Log options that keep credentials out of every line. */
+export const LOGGER_OPTIONS = Object.freeze({
+  redact: {
+    paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+    censor: '[redacted]',
+  },
+});
+
+/** The composition root: store → keys → domain → HTTP → listen. */
+export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? systemRandom;
+  const db = openDatabase(config.dataDir);
+  const { keySet, refreshKey } = await loadOrCreateKeys(config.dataDir, config.signingAlg, { clock, random });
+
+  let app: FastifyInstance | undefined;
+  const audit = createSqliteAuditSink(db, (err) => app?.log.error({ err }, 'audit write failed'));
+  const sessions = createSessions(
+    { store: createSqliteSessionStore(db), keys: keySet, refreshKey, clock, random, audit },
+    {
+      issuer: config.issuer,
+      audience: config.audience,
+      accessTokenTtl: config.accessTokenTtl,
+      refreshIdleTtl: config.refreshIdleTtl,
+      sessionMaxAge: config.sessionMaxAge,
+      reuseGrace: config.reuseGrace,
+      defaultClientId: 'baton',
+    },
+  );
+  const hasher = options.hasher ?? createArgon2Hasher();
+  const accounts = createAccounts({ users: createSqliteUserStore(db), hasher, clock, random, audit });
+  const ping = db.prepare('SELECT 1');
+  app = await buildApp(
+    {
+      config,
+      sessions,
+      accounts,
+      throttle: createLoginThrottle({ clock }),
+      ready: async () => ping.get() !== undefined,
+    },
+    { logger: options.logger },
+  );
+  const url = await app.listen({ port: config.port, host: config.host });
+  const running = app;
+  return {
+    app: running,
+    url,
+    async close() {
+      await running.close();
+      audit.flush();
+      db.close();
+    },
+  };
+}

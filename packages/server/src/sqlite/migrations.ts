@@ -1,0 +1,47 @@
+/**
+ * Schema versions, applied in order; `PRAGMA user_version` records how many have run.
+ *
+ * A session is one row. Its refresh-token chain is the `generation` counter: no token table,
+ * no token text. A rotation is one UPDATE of one row that touches no indexed column, so it
+ * dirties one b-tree page. WITHOUT ROWID keeps the row in the primary-key b-tree itself.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE users (
+    id            TEXT PRIMARY KEY,
+    email         TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    disabled_at   INTEGER
+  ) WITHOUT ROWID;
+
+  CREATE TABLE sessions (
+    id            TEXT PRIMARY KEY,
+    user_id       TEXT NOT NULL,
+    client_id     TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL,
+    generation    INTEGER NOT NULL,
+    rotated_at    INTEGER NOT NULL,
+    last_used_at  INTEGER NOT NULL,
+    salt          BLOB NOT NULL,
+    revoked_at    INTEGER,
+    revoke_reason TEXT,
+    user_agent    TEXT,
+    ip            TEXT
+  ) WITHOUT ROWID;
+  CREATE INDEX sessions_by_user ON sessions (user_id, created_at);
+  CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+
+  CREATE TABLE audit_events (
+    id         INTEGER PRIMARY KEY,
+    at         INTEGER NOT NULL,
+    type       TEXT NOT NULL,
+    user_id    TEXT,
+    session_id TEXT,
+    ip         TEXT,
+    user_agent TEXT,
+    detail     TEXT
+  );
+  `,
+];
