@@ -65,7 +65,10 @@ export const PASSWORD = 'correct horse battery staple';
 export const newEmail = (): string => `user-${randomBytes(6).toString('hex')}@example.test`;
 
 /** Registers a fresh user and logs in; returns the e-mail and the token response. */
-export async function signIn(base: string, headers: Record<string, string> = {}): Promise<{ email: string; tokens: Reply }> {
+export async function signIn(
+  base: string,
+  headers: Record<string, string> = {},
+): Promise<{ email: string; tokens: Reply }> {
   const email = newEmail();
   const reg = await call(base, 'POST', '/auth/register', { json: { email, password: PASSWORD } });
   if (reg.status !== 201) throw new Error(`register ${reg.status} ${reg.text}`);

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import Database from 'better-sqlite3';
+import { bearer, call, PASSWORD, signIn, startTestServer } from './helpers.js';
+
+it('records login, failed login, rotation, reuse and revocation in the audit trail, without token text', async () => {
+  const server = await startTestServer({ BATON_REUSE_GRACE: '0' }, { keepDataDir: true });
+  const sent: string[] = [];
+  let sessionId = '';
+  try {
+    const { email, tokens } = await signIn(server.url, { 'user-agent': 'audit-test/1.0' });
+    sessionId = tokens.data.session_id;
+    sent.push(tokens.data.refresh_token, tokens.data.access_token, PASSWORD);
+    await call(server.url, 'POST', '/auth/login', { json: { email, password: 'wrong password!' } });
+    const next = await call(server.url, 'POST', '/auth/refresh', {
+      json: { refresh_token: tokens.data.refresh_token },
+    });
+    sent.push(next.data.refresh_token);
+    await call(server.url, 'POST', '/auth/refresh', { json: { refresh_token: tokens.data.refresh_token } });
+    const other = await call(server.url, 'POST', '/auth/login', { json: { email, password: PASSWORD } });
+    await call(server.url, 'POST', '/auth/logout', { headers: bearer(other.data.access_token) });
+  } finally {
+    await server.close();
+  }
+  const db = new Database(join(server.dataDir, 'baton.db'), { readonly: true });
+  const rows = db.prepare('SELECT * FROM audit_events ORDER BY id').all() as Array<Record<string, unknown>>;
+  db.close();
+  const types = rows.map((r) => r.type);
+  for (const t of [
+    'user_registered',
+    'login_succeeded',
+    'login_failed',
+    'refresh_rotated',
+    'reuse_detected',
+    'session_revoked',
+  ]) {
+    assert.ok(types.includes(t), `${t} in ${types.join(',')}`);
+  }
+  const reuse = rows.find((r) => r.type === 'reuse_detected')!;
+  assert.equal(reuse.session_id, sessionId);
+  assert.equal(reuse.ip, '127.0.0.1');
+  assert.ok(rows.some((r) => r.type === 'session_revoked' && String(r.detail).includes('reuse_detected')));
+  assert.ok(rows.some((r) => r.type === 'session_revoked' && String(r.detail).includes('"logout"')));
+  const dump = JSON.stringify(rows);
+  for (const secret of sent) assert.equal(dump.includes(secret), false);
+});
