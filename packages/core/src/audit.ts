@@ -6,7 +6,8 @@ export type AuditEventType =
   | 'refresh_rotated'
   | 'refresh_grace_reused'
   | 'reuse_detected'
-  | 'session_revoked';
+  | 'session_revoked'
+  | 'access_token_revoked';
 
 export interface AuditEvent {
   type: AuditEventType;

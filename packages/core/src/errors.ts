@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'invalid_token'
   | 'invalid_client'
   | 'unsupported_grant_type'
+  | 'unauthorized_client'
   | 'csrf_rejected'
   | 'not_found'
   | 'rate_limited'
@@ -21,6 +22,8 @@ export type ErrorCode =
 interface ErrorSpec {
   /** HTTP status on the `/auth/*` routes. */
   status: number;
+  /** HTTP status on the `/oauth/*` routes where RFC 6749 §5.2 says otherwise. */
+  oauthStatus?: number;
   /** Text for humans sent when the thrower gives none meant for the public. */
   description: string;
 }
@@ -30,10 +33,15 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorSpec>> = Object.freeze
   invalid_request: { status: 400, description: 'The request is missing a field or has a malformed one.' },
   invalid_credentials: { status: 401, description: 'The e-mail address or password is wrong.' },
   email_taken: { status: 409, description: 'An account with this e-mail address already exists.' },
-  invalid_grant: { status: 401, description: 'The refresh token is invalid, expired or revoked.' },
+  invalid_grant: {
+    status: 401,
+    oauthStatus: 400,
+    description: 'The refresh token is invalid, expired or revoked.',
+  },
   invalid_token: { status: 401, description: 'The access token is missing, invalid, expired or revoked.' },
   invalid_client: { status: 401, description: 'Client authentication failed.' },
   unsupported_grant_type: { status: 400, description: 'This grant type is not supported.' },
+  unauthorized_client: { status: 400, description: 'The token was not issued to this client.' },
   csrf_rejected: { status: 403, description: 'The request was refused by the CSRF guard.' },
   not_found: { status: 404, description: 'Not found.' },
   rate_limited: { status: 429, description: 'Too many attempts; retry later.' },

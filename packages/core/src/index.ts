@@ -23,8 +23,12 @@ export {
   createKeySet,
   generateSigningKey,
   type Jwks,
+  type KeyPolicy,
   type KeySet,
+  type KeyState,
+  keyStates,
   loadSigningKey,
+  type MutableKeySet,
   SIGNING_ALGORITHMS,
   type SigningAlgorithm,
   type SigningKey,
@@ -41,7 +45,9 @@ export {
 export { systemClock, systemRandom } from './runtime.js';
 export {
   type Authenticated,
+  type ClientCheck,
   createSessions,
+  type Introspection,
   isSessionLive,
   type SessionConfig,
   type SessionDeps,

@@ -4,12 +4,22 @@ import { calculateJwkThumbprint, type JWK } from 'jose';
 export type SigningAlgorithm = 'EdDSA' | 'ES256' | 'RS256';
 export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = Object.freeze(['EdDSA', 'ES256', 'RS256']);
 
-/** A signing key as persisted: the private key in PKCS#8 PEM plus its lifecycle instants. */
+/**
+ * A signing key as persisted: the private key in PKCS#8 PEM plus its lifecycle instants.
+ * A key is *pending* until `activatesAt` (published, not signing), then *active* (the newest
+ * active key of the configured algorithm signs), then *superseded* when a newer key
+ * activates or it is retired, and finally *expired* once no token it signed can still be
+ * alive: only then does it leave the JWKS.
+ */
 export interface StoredSigningKey {
   kid: string;
   alg: SigningAlgorithm;
   privateKeyPem: string;
   createdAt: number;
+  /** When it may start signing; absent means at creation. */
+  activatesAt?: number;
+  /** When an operator stopped it signing; absent or null while it may sign. */
+  retiredAt?: number | null;
 }
 
 /** A signing key ready for use; KeyObjects are parsed once, never per token. */
@@ -20,6 +30,8 @@ export interface SigningKey {
   readonly publicKey: KeyObject;
   readonly publicJwk: Readonly<JWK>;
   readonly createdAt: number;
+  readonly activatesAt: number;
+  readonly retiredAt: number | null;
 }
 
 export interface Jwks {
@@ -29,6 +41,7 @@ export interface Jwks {
 /** What the domain needs of the key set: a signer, a lookup by kid, the published set. */
 export interface KeySet {
   signer(): SigningKey;
+  /** A published key by kid; keys past their last token's lifetime are not found. */
   find(kid: string): SigningKey | undefined;
   jwks(): Jwks;
 }
@@ -37,6 +50,7 @@ export interface KeySet {
 export async function generateSigningKey(
   alg: SigningAlgorithm,
   createdAt: number,
+  activatesAt: number = createdAt,
 ): Promise<StoredSigningKey> {
   const pair =
     alg === 'EdDSA'
@@ -46,7 +60,7 @@ export async function generateSigningKey(
         : generateKeyPairSync('rsa', { modulusLength: 2048 });
   const privateKeyPem = pair.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
   const kid = await calculateJwkThumbprint(pair.publicKey.export({ format: 'jwk' }) as JWK, 'sha256');
-  return { kid, alg, privateKeyPem, createdAt };
+  return { kid, alg, privateKeyPem, createdAt, activatesAt, retiredAt: null };
 }
 
 /** Parses a stored key and checks that the key type fits its algorithm. */
@@ -74,22 +88,128 @@ export function loadSigningKey(stored: StoredSigningKey): SigningKey {
     publicKey,
     publicJwk,
     createdAt: stored.createdAt,
+    activatesAt: stored.activatesAt ?? stored.createdAt,
+    retiredAt: stored.retiredAt ?? null,
   });
 }
 
+export type KeyState = 'pending' | 'active' | 'superseded' | 'expired';
+
+export interface KeyPolicy {
+  /** The algorithm new tokens are signed with. */
+  alg: SigningAlgorithm;
+  /** Access-token lifetime (ms): how long a key stays published after it last signed. */
+  accessTokenTtl: number;
+  /** Extra time (ms) for verifiers' clock skew. */
+  leeway?: number;
+}
+
+interface KeyView<K> {
+  key: K;
+  state: KeyState;
+  /** When it stopped signing (superseded or retired), if it has. */
+  endedAt: number | null;
+}
+
 /**
- * A fixed key set: signs with the newest key of `alg`, verifies with any of them, and
- * publishes them all. (Scheduled rotation and retirement build on this; see issue 3.)
+ * The pure lifecycle rule over a key list at `now`: which key signs, which are published.
+ * The signer is the newest key of the policy's algorithm that has activated and is not
+ * retired. A key stops signing when a newer key activates or it is retired; it stays
+ * published for one access-token lifetime (plus leeway) after that, then expires.
  */
-export function createKeySet(keys: readonly SigningKey[], alg: SigningAlgorithm): KeySet {
-  const byKid = new Map(keys.map((k) => [k.kid, k]));
-  const candidates = keys.filter((k) => k.alg === alg).sort((a, b) => b.createdAt - a.createdAt);
-  const signer = candidates[0];
-  if (!signer) throw new Error(`no ${alg} signing key in the key set`);
-  const published: Jwks = Object.freeze({ keys: keys.map((k) => k.publicJwk as JWK) }) as Jwks;
-  return Object.freeze({
-    signer: (): SigningKey => signer,
-    find: (kid: string): SigningKey | undefined => byKid.get(kid),
-    jwks: (): Jwks => published,
+export function keyStates<K extends Pick<SigningKey, 'alg' | 'activatesAt' | 'retiredAt' | 'kid'>>(
+  keys: readonly K[],
+  now: number,
+  policy: KeyPolicy,
+): { signer: K | undefined; views: KeyView<K>[] } {
+  const leeway = policy.leeway ?? 60_000;
+  const live = (k: K): boolean => k.activatesAt <= now && (k.retiredAt === null || k.retiredAt > now);
+  const byActivation = [...keys].sort((a, b) => b.activatesAt - a.activatesAt || (a.kid < b.kid ? -1 : 1));
+  const signer = byActivation.find((k) => k.alg === policy.alg && live(k));
+  const views = keys.map((key): KeyView<K> => {
+    if (key.activatesAt > now) return { key, state: 'pending', endedAt: null };
+    if (key === signer) return { key, state: 'active', endedAt: null };
+    // It stopped signing when it was retired or when the next key activated, whichever came first.
+    const successor = byActivation
+      .filter((k) => k.activatesAt > key.activatesAt && k.activatesAt <= now && k !== key)
+      .at(-1);
+    const ends = [key.retiredAt, successor?.activatesAt].filter(
+      (t): t is number => typeof t === 'number' && t <= now,
+    );
+    const endedAt = ends.length > 0 ? Math.min(...ends) : now;
+    const state = now < endedAt + policy.accessTokenTtl + leeway ? 'superseded' : 'expired';
+    return { key, state, endedAt };
   });
+  return { signer, views };
+}
+
+/** A key set whose keys can be replaced at run time (for example when the key file changes). */
+export interface MutableKeySet extends KeySet {
+  replace(keys: readonly SigningKey[]): void;
+  keys(): readonly SigningKey[];
+}
+
+/**
+ * The key set the server uses: evaluates the lifecycle rule at the clock's time. The JWKS
+ * and the lookup map are cached and rebuilt when the published set changes.
+ */
+export function createKeySet(
+  initial: readonly SigningKey[],
+  policy: KeyPolicy,
+  clock: { now(): number } = { now: () => 0 },
+): MutableKeySet {
+  let keys = [...initial];
+  let cacheKey = '';
+  let signer: SigningKey | undefined;
+  let byKid = new Map<string, SigningKey>();
+  let published: Jwks = { keys: [] };
+
+  let nextChangeAt = Number.NEGATIVE_INFINITY;
+
+  // Evaluated lazily: the lifecycle only changes at a few known instants (an activation, a
+  // retirement, the end of a key's publication), so most calls are one comparison.
+  function refresh(): void {
+    const now = clock.now();
+    if (now < nextChangeAt) return;
+    const { signer: s, views } = keyStates(keys, now, policy);
+    const leeway = policy.leeway ?? 60_000;
+    const upcoming = views.flatMap((v) => [
+      v.key.activatesAt,
+      v.key.retiredAt ?? Number.POSITIVE_INFINITY,
+      v.endedAt === null ? Number.POSITIVE_INFINITY : v.endedAt + policy.accessTokenTtl + leeway,
+    ]);
+    nextChangeAt = Math.min(Number.POSITIVE_INFINITY, ...upcoming.filter((t) => t > now));
+    const visible = views.filter((v) => v.state !== 'expired').map((v) => v.key);
+    const key = `${s?.kid}|${visible.map((k) => k.kid).join(',')}`;
+    if (key === cacheKey) return;
+    cacheKey = key;
+    signer = s;
+    byKid = new Map(visible.map((k) => [k.kid, k]));
+    published = Object.freeze({ keys: visible.map((k) => k.publicJwk as JWK) }) as Jwks;
+  }
+
+  refresh();
+  if (!signer) throw new Error(`no active ${policy.alg} signing key in the key set`);
+  return {
+    signer() {
+      refresh();
+      if (!signer) throw new Error(`no active ${policy.alg} signing key`);
+      return signer;
+    },
+    find(kid) {
+      refresh();
+      return byKid.get(kid);
+    },
+    jwks() {
+      refresh();
+      return published;
+    },
+    replace(next) {
+      keys = [...next];
+      cacheKey = '';
+      nextChangeAt = Number.NEGATIVE_INFINITY;
+      refresh();
+    },
+    keys: () => keys,
+  };
 }

@@ -61,11 +61,38 @@ export interface Authenticated {
   session: SessionRecord;
 }
 
+/** Who may use a refresh token: decided by the caller's client authentication. */
+export interface ClientCheck {
+  /** False refuses a token bound to that client (it stays untouched). */
+  acceptClient?: (clientId: string) => boolean;
+}
+
+/** RFC 7662 in domain terms; the HTTP layer shapes the wire response. */
+export type Introspection =
+  | { active: false }
+  | { active: true; kind: 'access_token'; claims: AccessTokenClaims }
+  | {
+      active: true;
+      kind: 'refresh_token';
+      session: SessionRecord;
+      /** When the token stops working (ms). */
+      expiresAt: number;
+      /** When it was issued (ms), if known: the live generation's rotation time. */
+      issuedAt: number | null;
+    };
+
 export interface Sessions {
   /** Starts a session for an already authenticated user. */
   start(userId: string, context: RequestContext & { clientId?: string }): Promise<TokenSet>;
   /** Rotation rules 1–4 of the contract. */
-  refresh(refreshToken: unknown, context: RequestContext & { clientId?: string }): Promise<TokenSet>;
+  refresh(refreshToken: unknown, context: RequestContext & ClientCheck): Promise<TokenSet>;
+  /** What a refresh or an access check would say of the token now, with no side effect. */
+  introspect(token: unknown): Promise<Introspection>;
+  /**
+   * RFC 7009: a refresh token revokes its session, an access token is denied on its own;
+   * anything unrecognised is ignored. `unauthorized_client` when the token is another client's.
+   */
+  revokeToken(token: unknown, check: ClientCheck): Promise<void>;
   /** A valid access token of a live session, or `invalid_token`. */
   authenticate(accessToken: unknown): Promise<Authenticated>;
   /** Revokes the session a genuine refresh token belongs to; `invalid_grant` when dead or forged. */
@@ -141,6 +168,31 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
     return { session, generation: parts.generation };
   }
 
+  function verify(accessToken: unknown, now: number): AccessTokenClaims {
+    return verifyAccessToken(accessToken, {
+      keys,
+      issuer: config.issuer,
+      audience: config.audience,
+      now,
+      leewaySeconds: config.leewaySeconds ?? 0,
+    });
+  }
+
+  /** The claims of a valid access token of a live session that was not revoked on its own. */
+  async function liveAccessToken(accessToken: unknown, now: number): Promise<Authenticated> {
+    const claims = verify(accessToken, now);
+    const session = await store.getSession(claims.sid);
+    if (!session || session.userId !== claims.sub || !isSessionLive(session, now, config.refreshIdleTtl)) {
+      const description = 'The session of this access token has ended.';
+      throw new BatonError('invalid_token', `session ${claims.sid} is not live`, { description });
+    }
+    if (await store.isAccessTokenRevoked(claims.jti)) {
+      const description = 'The access token was revoked.';
+      throw new BatonError('invalid_token', `access token ${claims.jti} was revoked`, { description });
+    }
+    return { claims, session };
+  }
+
   async function revokeSession(session: SessionRecord, reason: RevokeReason, now: number): Promise<boolean> {
     const changed = await store.revokeSession(session.id, reason, now);
     if (changed) {
@@ -191,8 +243,8 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
         const now = clock.now();
         if (session.revokedAt !== null) throw grantError(`session ${session.id} is revoked`);
         if (now >= session.expiresAt) throw grantError(`session ${session.id} reached its maximum age`);
-        if (context.clientId !== undefined && context.clientId !== session.clientId) {
-          throw grantError(`session ${session.id} belongs to another client`);
+        if (context.acceptClient && !context.acceptClient(session.clientId)) {
+          throw grantError(`session ${session.id} belongs to client ${session.clientId}`);
         }
         const current = session.generation;
         if (generation === current) {
@@ -229,21 +281,75 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
       throw new BatonError('temporarily_unavailable', `refresh of session ${session.id} kept losing races`);
     },
 
-    async authenticate(accessToken) {
+    authenticate: (accessToken) => liveAccessToken(accessToken, clock.now()),
+
+    async introspect(token) {
       const now = clock.now();
-      const claims = verifyAccessToken(accessToken, {
-        keys,
-        issuer: config.issuer,
-        audience: config.audience,
-        now,
-        leewaySeconds: config.leewaySeconds ?? 0,
-      });
-      const session = await store.getSession(claims.sid);
-      if (!session || session.userId !== claims.sub || !isSessionLive(session, now, config.refreshIdleTtl)) {
-        const description = 'The session of this access token has ended.';
-        throw new BatonError('invalid_token', `session ${claims.sid} is not live`, { description });
+      if (parseRefreshToken(token)) {
+        let found: { session: SessionRecord; generation: number };
+        try {
+          found = await authenticRefreshToken(token);
+        } catch {
+          return { active: false };
+        }
+        const { session, generation } = found;
+        if (session.revokedAt !== null || now >= session.expiresAt) return { active: false };
+        if (generation === session.generation) {
+          const expiresAt = sessionEndsAt(session, config.refreshIdleTtl);
+          return now < expiresAt
+            ? { active: true, kind: 'refresh_token', session, expiresAt, issuedAt: session.rotatedAt }
+            : { active: false };
+        }
+        // Within the grace window a refresh with the consumed token still succeeds (rule 2).
+        const graceEndsAt = Math.min(session.rotatedAt + config.reuseGrace, session.expiresAt);
+        if (generation === session.generation - 1 && now < graceEndsAt) {
+          return { active: true, kind: 'refresh_token', session, expiresAt: graceEndsAt, issuedAt: null };
+        }
+        return { active: false };
       }
-      return { claims, session };
+      try {
+        return { active: true, kind: 'access_token', claims: (await liveAccessToken(token, now)).claims };
+      } catch (error) {
+        if (error instanceof BatonError && error.code === 'invalid_token') return { active: false };
+        throw error;
+      }
+    },
+
+    async revokeToken(token, check) {
+      const now = clock.now();
+      if (parseRefreshToken(token)) {
+        let session: SessionRecord;
+        try {
+          session = (await authenticRefreshToken(token)).session;
+        } catch {
+          return; // RFC 7009 §2.2: an invalid token needs no action
+        }
+        if (check.acceptClient && !check.acceptClient(session.clientId)) {
+          throw new BatonError('unauthorized_client', `session ${session.id} belongs to ${session.clientId}`);
+        }
+        await revokeSession(session, 'token_revoked', now);
+        return;
+      }
+      let claims: AccessTokenClaims;
+      try {
+        claims = verify(token, now);
+      } catch {
+        return;
+      }
+      if (check.acceptClient && !check.acceptClient(claims.client_id)) {
+        throw new BatonError(
+          'unauthorized_client',
+          `access token ${claims.jti} belongs to ${claims.client_id}`,
+        );
+      }
+      await store.revokeAccessToken(claims.jti, claims.exp * 1000);
+      audit.record({
+        type: 'access_token_revoked',
+        at: now,
+        userId: claims.sub,
+        sessionId: claims.sid,
+        detail: { jti: claims.jti },
+      });
     },
 
     async revokeByRefreshToken(refreshToken, reason) {

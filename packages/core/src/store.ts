@@ -33,6 +33,12 @@ export interface SessionStore {
 
   /** The user's sessions that are unrevoked and not past their absolute expiry, newest first. */
   listSessions(userId: string, now: number): Promise<SessionRecord[]>;
+
+  /** Denies one access token (RFC 7009) until `expiresAt`, after which it is dead anyway. Idempotent. */
+  revokeAccessToken(jti: string, expiresAt: number): Promise<void>;
+
+  /** True when the access token with this `jti` was revoked on its own. */
+  isAccessTokenRevoked(jti: string): Promise<boolean>;
 }
 
 /** User persistence. E-mail addresses arrive normalised. */

@@ -104,7 +104,7 @@ describe('access tokens', () => {
   it('refuses a token whose kid names a key of another algorithm', async () => {
     const ed = loadSigningKey(await generateSigningKey('EdDSA', 0));
     const es = loadSigningKey(await generateSigningKey('ES256', 1));
-    const keys = createKeySet([ed, es], 'ES256');
+    const keys = createKeySet([ed, es], { alg: 'ES256', accessTokenTtl: 900_000 }, { now: () => 2 });
     assert.equal(keys.signer().kid, es.kid);
     const input = `${b64({ alg: 'ES256', typ: 'at+jwt', kid: ed.kid })}.${b64(claims())}`;
     const token = `${input}.${sign(null, Buffer.from(input), ed.privateKey).toString('base64url')}`;

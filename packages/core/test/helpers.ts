@@ -28,7 +28,10 @@ export const CONFIG: SessionConfig = {
 };
 
 export async function makeKeySet(alg: SigningAlgorithm = 'EdDSA'): Promise<KeySet> {
-  return createKeySet([loadSigningKey(await generateSigningKey(alg, 0))], alg);
+  return createKeySet([loadSigningKey(await generateSigningKey(alg, 0))], {
+    alg,
+    accessTokenTtl: 15 * MINUTE,
+  });
 }
 
 export interface Harness {

@@ -4,7 +4,8 @@ import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.js';
 import { authRoutes } from './http/auth-routes.js';
-import { errorHandler, sendError } from './http/errors.js';
+import { registerCors } from './http/cors.js';
+import { answerClientError, errorHandler, sendError, toBatonError } from './http/errors.js';
 import { publicRoutes } from './http/public-routes.js';
 import { sessionRoutes } from './http/session-routes.js';
 
@@ -35,6 +36,12 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     // A wrong type is a client error, never silently coerced ("123" is not 123).
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
+    // Long path parameters reach the handler, which answers 401 or 404 as the contract says.
+    maxParamLength: 1024,
+    // Errors Fastify raises before routing (a malformed URL, say) get our error body too.
+    frameworkErrors: (error, _request, reply) => sendError(reply, toBatonError(error)),
+    // Errors Node's HTTP parser raises (oversize headers, garbage) never reach Fastify.
+    clientErrorHandler: answerClientError,
   });
 
   // JSON only (text/plain is dropped); an empty JSON body counts as no body, so a
@@ -52,11 +59,19 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   await app.register(cookie);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((_request, reply) => sendError(reply, new BatonError('not_found', 'no such route')));
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', async (request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');
+    // We do not decode compressed bodies; reading gzip as JSON would only confuse.
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      throw new BatonError('unsupported_media_type', 'content-encoding', {
+        description: 'Compressed request bodies are not accepted.',
+      });
+    }
   });
+  registerCors(app, deps.config.allowedOrigins);
 
   publicRoutes(app, deps);
   authRoutes(app, deps);

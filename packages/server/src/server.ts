@@ -46,7 +46,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const clock = options.clock ?? systemClock;
   const random = options.random ?? systemRandom;
   const db = openDatabase(config.dataDir);
-  const { keySet, refreshKey } = await loadOrCreateKeys(config.dataDir, config.signingAlg, { clock, random });
+  const keys = await loadOrCreateKeys(
+    config.dataDir,
+    { alg: config.signingAlg, accessTokenTtl: config.accessTokenTtl },
+    { clock, random },
+  );
+  const { keySet, refreshKey } = keys;
+  // `baton keys rotate` edits the key file; every server on this data dir follows it.
+  const stopWatching = keys.watch();
 
   let app: FastifyInstance | undefined;
   const audit = createSqliteAuditSink(db, (err) => app?.log.error({ err }, 'audit write failed'));
@@ -81,6 +88,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     app: running,
     url,
     async close() {
+      stopWatching();
       await running.close();
       audit.flush();
       db.close();

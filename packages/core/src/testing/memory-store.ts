@@ -7,6 +7,7 @@ import type { RequestContext, RevokeReason, SessionRecord, UserRecord } from '..
  */
 export function createMemoryStores(): { sessions: SessionStore; users: UserStore } {
   const sessions = new Map<string, SessionRecord>();
+  const revokedJtis = new Map<string, number>();
   const users = new Map<string, UserRecord>();
   const usersByEmail = new Map<string, string>();
   const copy = (s: SessionRecord): SessionRecord => ({ ...s, salt: Uint8Array.from(s.salt) });
@@ -53,6 +54,12 @@ export function createMemoryStores(): { sessions: SessionStore; users: UserStore
         .filter((s) => s.userId === userId && s.revokedAt === null && s.expiresAt > now)
         .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1))
         .map(copy);
+    },
+    async revokeAccessToken(jti, expiresAt) {
+      revokedJtis.set(jti, Math.max(expiresAt, revokedJtis.get(jti) ?? 0));
+    },
+    async isAccessTokenRevoked(jti) {
+      return revokedJtis.has(jti);
     },
   };
 

@@ -146,6 +146,15 @@ export function runStoreContract(name: string, open: () => Promise<StoreUnderTes
       );
     });
 
+    it('denies single access tokens idempotently', async () => {
+      const jti = id();
+      assert.equal(await store.sessions.isAccessTokenRevoked(jti), false);
+      await store.sessions.revokeAccessToken(jti, T0 + 1000);
+      await store.sessions.revokeAccessToken(jti, T0 + 1000);
+      assert.equal(await store.sessions.isAccessTokenRevoked(jti), true);
+      assert.equal(await store.sessions.isAccessTokenRevoked(id()), false);
+    });
+
     it('creates users with unique e-mail addresses', async () => {
       const u = makeUser();
       assert.equal(await store.users.createUser(u), true);

@@ -85,8 +85,14 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
       const cookieMode = guardCookieRequest(request, config.allowedOrigins);
       const presented = cookieMode ? refreshCookie(request) : request.body?.refresh_token;
       if (presented === undefined) {
-        throw new BatonError('invalid_grant', 'no refresh token', {
-          description: cookieMode ? 'The refresh cookie is missing.' : 'refresh_token is required.',
+        // A missing parameter is a malformed request (RFC 6749 §5.2); a missing cookie is a
+        // browser whose session is gone.
+        if (cookieMode)
+          throw new BatonError('invalid_grant', 'no refresh cookie', {
+            description: 'The refresh cookie is missing.',
+          });
+        throw new BatonError('invalid_request', 'no refresh token', {
+          description: 'refresh_token is required.',
         });
       }
       try {

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { BatonError, ERROR_TABLE } from '@baton/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
@@ -74,4 +75,23 @@ export function errorHandler(
   const baton = toBatonError(error);
   if (baton.status >= 500) request.log.error({ err: baton.cause ?? baton }, 'request failed');
   return sendError(reply, baton);
+}
+
+/**
+ * Answers errors of Node's HTTP parser (headers over the size limit, malformed requests) with
+ * our error body instead of Node's or Fastify's, then closes the connection.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) return;
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const body = JSON.stringify({
+    error: 'invalid_request',
+    error_description: tooLarge ? 'The request headers are too large.' : 'The request is malformed.',
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      'content-type: application/json; charset=utf-8\r\ncache-control: no-store\r\nconnection: close\r\n' +
+      `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }

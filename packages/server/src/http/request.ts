@@ -22,7 +22,9 @@ export function bearerToken(request: FastifyRequest): string {
   return m[1]!;
 }
 
-export const hasBearer = (request: FastifyRequest): boolean => request.headers.authorization !== undefined;
+/** True when the Authorization header uses the Bearer scheme (other schemes are not ours to judge). */
+export const hasBearer = (request: FastifyRequest): boolean =>
+  /^\s*bearer(\s|$)/i.test(request.headers.authorization ?? '');
 
 /** RFC 6749 §5.1 and the contract: token responses are never cached. */
 export function sendTokens(

@@ -1,11 +1,22 @@
-import { chmodSync, linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  unwatchFile,
+  watchFile,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import {
   type Clock,
   createKeySet,
   generateSigningKey,
-  type KeySet,
+  type KeyPolicy,
   loadSigningKey,
+  type MutableKeySet,
   type Random,
   type RefreshTokenKey,
   type SigningAlgorithm,
@@ -21,10 +32,14 @@ interface KeyFile {
 }
 
 export interface LoadedKeys {
-  keySet: KeySet;
+  keySet: MutableKeySet;
   refreshKey: RefreshTokenKey;
   /** True when this start created the file. */
   created: boolean;
+  /** Re-reads the key file (after `baton keys rotate`, say) into `keySet`. */
+  reload(): void;
+  /** Polls the key file and reloads on change; returns a function that stops watching. */
+  watch(intervalMs?: number): () => void;
 }
 
 export const KEY_FILE_NAME = 'keys.json';
@@ -36,9 +51,10 @@ export const KEY_FILE_NAME = 'keys.json';
  */
 export async function loadOrCreateKeys(
   dataDir: string,
-  alg: SigningAlgorithm,
+  policy: KeyPolicy,
   deps: { clock: Clock; random: Random },
 ): Promise<LoadedKeys> {
+  const { alg } = policy;
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = join(dataDir, KEY_FILE_NAME);
   let file = readKeyFile(path);
@@ -60,11 +76,58 @@ export async function loadOrCreateKeys(
     replace(path, file);
   }
   chmodSync(path, 0o600);
+  const keySet = createKeySet(file.signingKeys.map(loadSigningKey), policy, deps.clock);
+  const reload = (): void => {
+    const next = readKeyFile(path);
+    if (next) keySet.replace(next.signingKeys.map(loadSigningKey));
+  };
   return {
-    keySet: createKeySet(file.signingKeys.map(loadSigningKey), alg),
+    keySet,
     refreshKey: Object.freeze({ key: Buffer.from(file.refreshTokenKey, 'base64') }),
     created,
+    reload,
+    watch(intervalMs = 1000) {
+      const listener = (): void => {
+        try {
+          reload();
+        } catch {
+          // A half-written or broken file keeps the keys we have; the next change retries.
+        }
+      };
+      watchFile(path, { interval: intervalMs, persistent: false }, listener);
+      return () => unwatchFile(path, listener);
+    },
   };
+}
+
+/**
+ * Adds a signing key to the key file (the `keys rotate` operation). The new key is published
+ * at once and signs from `activatesAt` on; running servers pick it up by watching the file.
+ */
+export async function addSigningKey(
+  dataDir: string,
+  alg: SigningAlgorithm,
+  at: { createdAt: number; activatesAt: number },
+): Promise<StoredSigningKey> {
+  const path = join(dataDir, KEY_FILE_NAME);
+  const file = readKeyFile(path);
+  if (!file) throw new Error(`no key file at ${path}: start the server once first`);
+  const key = await generateSigningKey(alg, at.createdAt, at.activatesAt);
+  replace(path, { ...file, signingKeys: [...file.signingKeys, key] });
+  return key;
+}
+
+/** Removes keys from the key file; used to drop expired keys or, in an emergency, a compromised one. */
+export function removeSigningKeys(dataDir: string, kids: readonly string[]): void {
+  const path = join(dataDir, KEY_FILE_NAME);
+  const file = readKeyFile(path);
+  if (!file) throw new Error(`no key file at ${path}`);
+  replace(path, { ...file, signingKeys: file.signingKeys.filter((k) => !kids.includes(k.kid)) });
+}
+
+/** The stored keys, for listing. */
+export function readSigningKeys(dataDir: string): StoredSigningKey[] {
+  return readKeyFile(join(dataDir, KEY_FILE_NAME))?.signingKeys ?? [];
 }
 
 function readKeyFile(path: string): KeyFile | null {

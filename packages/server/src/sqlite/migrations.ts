@@ -44,4 +44,11 @@ export const MIGRATIONS: readonly string[] = [
     detail     TEXT
   );
   `,
+  `
+  -- RFC 7009 revocation of single access tokens, kept until the token would expire anyway.
+  CREATE TABLE revoked_access_tokens (
+    jti        TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -63,6 +63,14 @@ export function createSqliteSessionStore(db: SqliteDatabase): SessionStore {
      ORDER BY created_at DESC, id`,
   );
 
+  const denyJti = db.prepare(
+    `INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?)
+     ON CONFLICT (jti) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`,
+  );
+  const jtiDenied = db.prepare<[string], { one: number }>(
+    'SELECT 1 AS one FROM revoked_access_tokens WHERE jti = ?',
+  );
+
   return {
     async createSession(s) {
       insert.run({ ...s, salt: Buffer.from(s.salt) });
@@ -84,6 +92,12 @@ export function createSqliteSessionStore(db: SqliteDatabase): SessionStore {
     },
     async listSessions(userId, now) {
       return list.all(userId, now).map(fromRow);
+    },
+    async revokeAccessToken(jti, expiresAt) {
+      denyJti.run(jti, expiresAt);
+    },
+    async isAccessTokenRevoked(jti) {
+      return jtiDenied.get(jti) !== undefined;
     },
   };
 }
