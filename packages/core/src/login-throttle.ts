@@ -19,10 +19,15 @@ export interface LoginThrottleOptions {
 }
 
 export interface LoginThrottle {
-  /** Seconds to wait before this attempt is allowed, or 0. */
-  retryAfter(account: string, ip: string): number;
-  recordFailure(account: string, ip: string): void;
-  recordSuccess(account: string, ip: string): void;
+  /**
+   * Admits one login attempt or says how long to wait. An admitted attempt is counted as a
+   * failure at once, before the password is checked, so that concurrent guesses cannot all
+   * pass the check before any of them is counted; `succeeded` refunds it.
+   * Returns 0 when admitted, else the seconds to wait.
+   */
+  admit(account: string, ip: string): number;
+  /** The admitted attempt succeeded: the pair starts afresh and the IP's count is refunded. */
+  succeeded(account: string, ip: string): void;
 }
 
 interface Counter {
@@ -67,30 +72,35 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
     while (counters.size > maxEntries) counters.delete(counters.keys().next().value as string);
   }
 
+  function retryAfter(account: string, ip: string, now: number): number {
+    let waitMs = 0;
+    const pair = get(pairKey(account, ip), now);
+    if (pair && pair.failures >= freeFailures) {
+      const delay = Math.min(maxDelay, 1000 * 2 ** (pair.failures - freeFailures));
+      waitMs = Math.max(waitMs, pair.lastAt + delay - now);
+    }
+    const byIp = get(ipKey(ip), now);
+    if (byIp && byIp.failures >= ipLimit && now - byIp.windowStart < window) {
+      waitMs = Math.max(waitMs, byIp.windowStart + window - now);
+    }
+    return waitMs > 0 ? Math.ceil(waitMs / 1000) : 0;
+  }
+
   return {
-    retryAfter(account, ip) {
+    admit(account, ip) {
       const now = clock.now();
-      let waitMs = 0;
-      const pair = get(pairKey(account, ip), now);
-      if (pair && pair.failures >= freeFailures) {
-        const delay = Math.min(maxDelay, 1000 * 2 ** (pair.failures - freeFailures));
-        waitMs = Math.max(waitMs, pair.lastAt + delay - now);
-      }
-      const byIp = get(ipKey(ip), now);
-      if (byIp && byIp.failures >= ipLimit && now - byIp.windowStart < window) {
-        waitMs = Math.max(waitMs, byIp.windowStart + window - now);
-      }
-      return waitMs > 0 ? Math.ceil(waitMs / 1000) : 0;
-    },
-    recordFailure(account, ip) {
-      const now = clock.now();
+      const wait = retryAfter(account, ip, now);
+      if (wait > 0) return wait;
       // The pair count only resets after a quiet spell (see get) or a success, so waiting out
       // one delay never buys an attacker a fresh set of free attempts.
       bump(pairKey(account, ip), now, false);
       bump(ipKey(ip), now, true);
+      return 0;
     },
-    recordSuccess(account, ip) {
+    succeeded(account, ip) {
       counters.delete(pairKey(account, ip));
+      const byIp = counters.get(ipKey(ip));
+      if (byIp && byIp.failures > 0) byIp.failures -= 1;
     },
   };
 }

@@ -353,10 +353,29 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
     },
 
     async revokeByRefreshToken(refreshToken, reason) {
-      const { session } = await authenticRefreshToken(refreshToken);
+      const { session, generation } = await authenticRefreshToken(refreshToken);
       const now = clock.now();
       if (!isSessionLive(session, now, config.refreshIdleTtl))
         throw grantError(`session ${session.id} is not live`);
+      // A consumed token outside the grace window is a theft signal wherever it shows up.
+      const consumed = generation < session.generation;
+      const inGrace = generation === session.generation - 1 && now - session.rotatedAt < config.reuseGrace;
+      if (consumed && !inGrace) {
+        audit.record({
+          type: 'reuse_detected',
+          at: now,
+          userId: session.userId,
+          sessionId: session.id,
+          detail: {
+            generation,
+            current: session.generation,
+            sinceRotationMs: now - session.rotatedAt,
+            via: reason,
+          },
+        });
+        await revokeSession(session, 'reuse_detected', now);
+        return session.id;
+      }
       await revokeSession(session, reason, now);
       return session.id;
     },

@@ -85,32 +85,44 @@ describe('accounts', () => {
 });
 
 describe('login throttle', () => {
+  const fail = (t: ReturnType<typeof createLoginThrottle>, account: string, ip: string) =>
+    t.admit(account, ip);
+
   it('backs off one account from one IP exponentially, not the owner elsewhere', () => {
     const clock = createManualClock();
     const t = createLoginThrottle({ clock });
-    for (let i = 0; i < 5; i++) {
-      assert.equal(t.retryAfter('a', 'evil'), 0);
-      t.recordFailure('a', 'evil');
-    }
-    assert.equal(t.retryAfter('a', 'evil'), 1);
-    assert.equal(t.retryAfter('a', 'home'), 0);
+    for (let i = 0; i < 5; i++) assert.equal(fail(t, 'a', 'evil'), 0);
+    assert.equal(t.admit('a', 'evil'), 1);
+    assert.equal(t.admit('a', 'home'), 0);
     clock.advance(SECOND);
-    assert.equal(t.retryAfter('a', 'evil'), 0);
-    t.recordFailure('a', 'evil');
-    assert.equal(t.retryAfter('a', 'evil'), 2);
-    for (let i = 0; i < 20; i++) t.recordFailure('a', 'evil');
-    assert.equal(t.retryAfter('a', 'evil'), 15 * 60);
-    t.recordSuccess('a', 'evil');
-    assert.equal(t.retryAfter('a', 'evil'), 0);
+    assert.equal(fail(t, 'a', 'evil'), 0);
+    assert.equal(t.admit('a', 'evil'), 2);
+    for (let i = 0; i < 20; i++) {
+      clock.advance(15 * MINUTE);
+      fail(t, 'a', 'evil');
+    }
+    assert.equal(t.admit('a', 'evil'), 15 * 60);
+    t.succeeded('a', 'evil');
+    assert.equal(t.admit('a', 'evil'), 0);
   });
 
-  it('blocks an IP that fails across many accounts', () => {
+  it('counts an attempt before its outcome, so concurrent guesses cannot slip through', () => {
+    const t = createLoginThrottle({ clock: createManualClock() });
+    // 60 attempts admitted "at once" (no outcome recorded in between): only 5 get in.
+    const admitted = Array.from({ length: 60 }, () => t.admit('victim', 'ip')).filter((w) => w === 0);
+    assert.equal(admitted.length, 5);
+  });
+
+  it('blocks an IP that fails across many accounts, and refunds successes', () => {
     const clock = createManualClock();
     const t = createLoginThrottle({ clock, ipFailuresPerWindow: 10, window: 10 * MINUTE });
-    for (let i = 0; i < 10; i++) t.recordFailure(`user${i}`, 'spray');
-    assert.equal(t.retryAfter('fresh', 'spray'), 600);
-    assert.equal(t.retryAfter('fresh', 'other'), 0);
+    for (let i = 0; i < 9; i++) fail(t, `user${i}`, 'spray');
+    assert.equal(t.admit('owner', 'spray'), 0);
+    t.succeeded('owner', 'spray');
+    assert.equal(t.admit('user9', 'spray'), 0);
+    assert.equal(t.admit('fresh', 'spray'), 600);
+    assert.equal(t.admit('fresh', 'other'), 0);
     clock.advance(10 * MINUTE);
-    assert.equal(t.retryAfter('fresh', 'spray'), 0);
+    assert.equal(t.admit('fresh', 'spray'), 0);
   });
 });

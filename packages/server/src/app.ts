@@ -4,14 +4,18 @@ import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.js';
 import { authRoutes } from './http/auth-routes.js';
+import type { ClientRegistry } from './http/clients.js';
 import { registerCors } from './http/cors.js';
 import { answerClientError, errorHandler, sendError, toBatonError } from './http/errors.js';
+import { parseForm } from './http/form.js';
+import { oauthRoutes } from './http/oauth-routes.js';
 import { publicRoutes } from './http/public-routes.js';
 import { sessionRoutes } from './http/session-routes.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'allowedOrigins'>;
+  config: Pick<Config, 'allowedOrigins' | 'issuer' | 'resourceServers'>;
   sessions: Sessions;
+  clients: ClientRegistry;
   accounts: Accounts;
   throttle: LoginThrottle;
   /** True when the store answers. */
@@ -44,17 +48,32 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     clientErrorHandler: answerClientError,
   });
 
-  // JSON only (text/plain is dropped); an empty JSON body counts as no body, so a
-  // Bearer-only logout sent with a JSON content type is not refused.
+  // JSON on /auth (text/plain is dropped), forms on /oauth (RFC 6749); an empty JSON body
+  // counts as no body, so a Bearer-only logout sent with a JSON content type is not refused.
   const parseJson = app.getDefaultJsonParser('error', 'error');
+  const wrongType = (): BatonError =>
+    new BatonError('unsupported_media_type', 'content type for the route', {
+      description:
+        'Send application/json on /auth routes and application/x-www-form-urlencoded on /oauth routes.',
+    });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '' || (typeof body === 'string' && body.trim() === '')) {
-      done(null, null);
-      return;
-    }
-    parseJson(request, body as string, done);
+    if (request.url.startsWith('/oauth/')) return done(wrongType(), undefined);
+    if (typeof body !== 'string' || body.trim() === '') return done(null, null);
+    parseJson(request, body, done);
   });
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (request, body, done) => {
+      if (!request.url.startsWith('/oauth/')) return done(wrongType(), undefined);
+      try {
+        done(null, parseForm(String(body)));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    },
+  );
 
   await app.register(cookie);
   app.setErrorHandler(errorHandler);
@@ -76,5 +95,6 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   publicRoutes(app, deps);
   authRoutes(app, deps);
   sessionRoutes(app, deps);
+  oauthRoutes(app, deps);
   return app;
 }

@@ -21,6 +21,8 @@ export interface Config {
   databaseUrl: string | null;
   redisUrl: string | null;
   resourceServers: ReadonlyArray<{ id: string; secret: string }>;
+  /** OAuth clients besides the built-in public client `baton`; a secret makes one confidential. */
+  clients: ReadonlyArray<{ id: string; secret: string | null }>;
   allowedOrigins: readonly string[];
 }
 
@@ -115,6 +117,25 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     resourceServers.push({ id, secret });
   }
 
+  const clients: Array<{ id: string; secret: string | null }> = [];
+  for (const entry of (read('BATON_CLIENTS') ?? '').split(',').filter((p) => p.trim() !== '')) {
+    const [id, ...rest] = entry.trim().split(':');
+    const secret = rest.length > 0 ? rest.join(':') : null;
+    if (
+      !id ||
+      !/^[A-Za-z0-9._~-]{1,64}$/.test(id) ||
+      (secret !== null && secret.length < 16) ||
+      id === 'baton'
+    ) {
+      fail(
+        'BATON_CLIENTS',
+        'expected comma-separated client ids (public) or id:secret pairs (confidential, secret of 16+ characters); ids use letters, digits and ._~- and "baton" is built in',
+      );
+      break;
+    }
+    clients.push({ id, secret });
+  }
+
   const allowedOrigins: string[] = [];
   for (const origin of (read('BATON_ALLOWED_ORIGINS') ?? '').split(',').filter((o) => o.trim() !== '')) {
     const o = origin.trim();
@@ -144,6 +165,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     databaseUrl,
     redisUrl,
     resourceServers: Object.freeze(resourceServers),
+    clients: Object.freeze(clients),
     allowedOrigins: Object.freeze(allowedOrigins),
   });
 }

@@ -11,6 +11,7 @@ import {
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
+import { createClientRegistry, DEFAULT_CLIENT_ID } from './http/clients.js';
 import { loadOrCreateKeys } from './keys/key-file.js';
 import { createArgon2Hasher } from './passwords.js';
 import { createSqliteAuditSink } from './sqlite/audit-sink.js';
@@ -66,7 +67,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       refreshIdleTtl: config.refreshIdleTtl,
       sessionMaxAge: config.sessionMaxAge,
       reuseGrace: config.reuseGrace,
-      defaultClientId: 'baton',
+      defaultClientId: DEFAULT_CLIENT_ID,
     },
   );
   const hasher = options.hasher ?? createArgon2Hasher();
@@ -77,6 +78,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       config,
       sessions,
       accounts,
+      clients: createClientRegistry(config.clients),
       throttle: createLoginThrottle({ clock }),
       ready: async () => ping.get() !== undefined,
     },

@@ -17,6 +17,8 @@ const credentialsBody = {
   properties: {
     email: { type: 'string', maxLength: 1024 },
     password: { type: 'string', maxLength: 4096 },
+    client_id: { type: 'string', maxLength: 64 },
+    client_secret: { type: 'string', maxLength: 1024 },
   },
 } as const;
 
@@ -30,11 +32,14 @@ const optionalRefreshBody = {
 interface Credentials {
   email: string;
   password: string;
+  /** Binds the session to an OAuth client other than the built-in one. */
+  client_id?: string;
+  client_secret?: string;
 }
 
 /** /auth/register, /auth/login, /auth/refresh, /auth/logout, /auth/logout-all, /auth/me. */
 export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const { sessions, accounts, throttle, config } = deps;
+  const { sessions, accounts, throttle, config, clients } = deps;
 
   app.post<{ Body: Credentials }>(
     '/auth/register',
@@ -58,21 +63,19 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
       const cookieMode = wantsCookieMode(request);
       if (cookieMode) checkOrigin(request, config.allowedOrigins);
       const context = requestContext(request);
+      const clientId = clients.authenticate(request, {
+        client_id: request.body.client_id,
+        client_secret: request.body.client_secret,
+      });
       // Throttle on the normalised address whether or not the account exists, so the 429
       // reveals nothing either.
       const account = safeNormalize(request.body.email);
       const ip = context.ip ?? '';
-      const wait = throttle.retryAfter(account, ip);
+      const wait = throttle.admit(account, ip);
       if (wait > 0) throw new BatonError('rate_limited', 'login throttled', { retryAfter: wait });
-      let user: Awaited<ReturnType<typeof accounts.authenticate>>;
-      try {
-        user = await accounts.authenticate(request.body.email, request.body.password, context);
-      } catch (error) {
-        throttle.recordFailure(account, ip);
-        throw error;
-      }
-      throttle.recordSuccess(account, ip);
-      const tokens = await sessions.start(user.id, context);
+      const user = await accounts.authenticate(request.body.email, request.body.password, context);
+      throttle.succeeded(account, ip);
+      const tokens = await sessions.start(user.id, { ...context, clientId });
       if (cookieMode) setRefreshCookie(reply, tokens.refreshToken, tokens.refreshTokenExpiresIn);
       return sendTokens(reply, tokens, { includeRefreshToken: !cookieMode });
     },
@@ -96,7 +99,11 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
         });
       }
       try {
-        const tokens = await sessions.refresh(presented, requestContext(request));
+        const tokens = await sessions.refresh(presented, {
+          ...requestContext(request),
+          // Confidential clients' tokens are refreshed at /oauth/token, with authentication.
+          acceptClient: (owner) => !clients.isConfidential(owner),
+        });
         if (cookieMode) setRefreshCookie(reply, tokens.refreshToken, tokens.refreshTokenExpiresIn);
         return sendTokens(reply, tokens, { includeRefreshToken: !cookieMode });
       } catch (error) {
@@ -113,12 +120,21 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
     { schema: { body: optionalRefreshBody } },
     async (request, reply) => {
       const cookieMode = guardCookieRequest(request, config.allowedOrigins);
-      if (cookieMode) clearRefreshCookie(reply);
-      if (hasBearer(request)) {
+      const cookie = cookieMode ? refreshCookie(request) : undefined;
+      // The refresh token names the session for sure; a browser's access token may well have
+      // expired by the time the user clicks "sign out". So: cookie, then Bearer, then body.
+      if (cookie !== undefined) {
+        try {
+          await sessions.revokeByRefreshToken(cookie, 'logout');
+        } finally {
+          clearRefreshCookie(reply); // dead or now revoked: either way of no further use
+        }
+      } else if (hasBearer(request)) {
         const { session } = await sessions.authenticate(bearerToken(request));
         await sessions.revoke(session.id, 'logout');
+        if (cookieMode) clearRefreshCookie(reply);
       } else {
-        const presented = cookieMode ? refreshCookie(request) : request.body?.refresh_token;
+        const presented = request.body?.refresh_token;
         if (presented === undefined) {
           throw new BatonError('invalid_token', 'no credential for logout', {
             description: 'Send a Bearer access token, a refresh_token, or the refresh cookie.',

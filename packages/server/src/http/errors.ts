@@ -48,8 +48,9 @@ function publicValidationText(e: Partial<FastifyError>): string {
   return /^(body|querystring|params|headers)\b/.test(text) ? text : 'The request is malformed.';
 }
 
-export function sendError(reply: FastifyReply, error: BatonError): FastifyReply {
+export function sendError(reply: FastifyReply, error: BatonError, { oauth = false } = {}): FastifyReply {
   const spec = ERROR_TABLE[error.code];
+  const status = (oauth ? spec.oauthStatus : undefined) ?? spec.status;
   if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
   if (error.code === 'invalid_token') {
     reply.header(
@@ -57,11 +58,12 @@ export function sendError(reply: FastifyReply, error: BatonError): FastifyReply 
       `Bearer realm="baton", error="invalid_token", error_description="${headerSafe(error.description)}"`,
     );
   }
-  const description = spec.status >= 500 ? ERROR_TABLE[error.code].description : error.description;
+  if (error.code === 'invalid_client') reply.header('www-authenticate', 'Basic realm="baton"');
+  const description = status >= 500 ? spec.description : error.description;
   return reply
-    .code(spec.status)
+    .code(status)
     .header('cache-control', 'no-store')
-    .send({ error: spec.status === 500 ? 'server_error' : error.code, error_description: description });
+    .send({ error: status === 500 ? 'server_error' : error.code, error_description: description });
 }
 
 const headerSafe = (text: string): string => text.replace(/[^\x20-\x7e]|["\\]/g, '');
@@ -74,7 +76,8 @@ export function errorHandler(
 ): FastifyReply {
   const baton = toBatonError(error);
   if (baton.status >= 500) request.log.error({ err: baton.cause ?? baton }, 'request failed');
-  return sendError(reply, baton);
+  const oauth = (request.routeOptions?.config as { oauth?: boolean } | undefined)?.oauth === true;
+  return sendError(reply, baton, { oauth });
 }
 
 /**
