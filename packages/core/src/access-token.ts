@@ -96,11 +96,15 @@ export function verifyAccessToken(token: unknown, options: VerifyOptions): Acces
   if (header.crit !== undefined) reject('The access token has unsupported critical headers.');
 
   const { digest, dsaEncoding } = signatureParams(key.alg);
+  const signature = fromBase64url(s);
+  // One spelling per signature: base64url's spare low bits in the last character would
+  // otherwise give one token several string forms.
+  if (base64url(signature) !== s) reject('The access token is malformed.');
   const ok = verify(
     digest,
     Buffer.from(`${h}.${p}`),
     dsaEncoding ? { key: key.publicKey, dsaEncoding } : key.publicKey,
-    fromBase64url(s),
+    signature,
   );
   if (!ok) reject('The access token signature is invalid.');
 

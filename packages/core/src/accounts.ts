@@ -36,26 +36,43 @@ export interface Accounts {
   getUser(id: string): Promise<PublicUser | null>;
 }
 
-// One address with a non-empty local part and a dotted-or-not domain, no spaces or controls.
-const EMAIL_PATTERN = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}.][^\s@\p{Cc}]*$/u;
+// Characters that never belong in an address we accept: controls, invisible format
+// characters (zero-width, bidi overrides), any space, and the specials of quoted forms.
+const FORBIDDEN = /[\p{Cc}\p{Cf}\p{Z}\p{Cs}\p{Co}\p{Cn}"<>()[\]\\,;:@]/u;
+// In a u-mode pattern a proper surrogate pair is one code point, so this finds only lone halves.
+const LONE_SURROGATE = /\p{Cs}/u;
+const DOMAIN_LABEL = /^[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?$/u;
 
 /**
- * Normalises an e-mail address for uniqueness: trimmed, Unicode NFC, lower case. Lower-casing
- * the local part is what users expect (Auth0, Supabase do the same) even though RFC 5321
- * lets a host treat it case-sensitively.
+ * Normalises an e-mail address for uniqueness: trimmed, Unicode NFKC (so full-width and
+ * other compatibility look-alikes fold to one form), lower case. Lower-casing the local part
+ * is what users expect (Auth0, Supabase do the same) even though RFC 5321 lets a host treat
+ * it case-sensitively. Quoted local parts and invisible characters are refused.
  */
 export function normalizeEmail(email: unknown): string {
   if (typeof email !== 'string') throw invalid('email must be a string.');
-  const normalized = email.trim().normalize('NFC').toLowerCase();
-  if (normalized.length > EMAIL_MAX_LENGTH || !EMAIL_PATTERN.test(normalized) || normalized.endsWith('.')) {
-    throw invalid('email is not a valid e-mail address.');
-  }
+  const normalized = email.trim().normalize('NFKC').toLowerCase();
+  const at = normalized.lastIndexOf('@');
+  const local = normalized.slice(0, at);
+  const domain = normalized.slice(at + 1);
+  const valid =
+    at > 0 &&
+    normalized.length <= EMAIL_MAX_LENGTH &&
+    local.length <= 64 &&
+    !FORBIDDEN.test(local) &&
+    !local.startsWith('.') &&
+    !local.endsWith('.') &&
+    !local.includes('..') &&
+    domain.split('.').every((label) => DOMAIN_LABEL.test(label));
+  if (!valid) throw invalid('email is not a valid e-mail address.');
   return normalized;
 }
 
 /** Checks the password policy and says which rule failed. */
 export function checkPasswordPolicy(password: unknown): string {
   if (typeof password !== 'string') throw invalid('password must be a string.');
+  // Lone surrogates would all collapse to U+FFFD in UTF-8, making distinct passwords equal.
+  if (LONE_SURROGATE.test(password)) throw invalid('password must be well-formed Unicode text.');
   const length = [...password].length;
   if (length < PASSWORD_MIN_LENGTH)
     throw invalid(`password must be at least ${PASSWORD_MIN_LENGTH} characters.`);

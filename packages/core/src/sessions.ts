@@ -242,7 +242,8 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
       for (let attempt = 0; attempt < 3; attempt++) {
         const now = clock.now();
         if (session.revokedAt !== null) throw grantError(`session ${session.id} is revoked`);
-        if (now >= session.expiresAt) throw grantError(`session ${session.id} reached its maximum age`);
+        // Under a second left: the tokens would be dead on arrival (lifetimes are whole seconds).
+        if (session.expiresAt - now < 1000) throw grantError(`session ${session.id} reached its maximum age`);
         if (context.acceptClient && !context.acceptClient(session.clientId)) {
           throw grantError(`session ${session.id} belongs to client ${session.clientId}`);
         }

@@ -59,6 +59,19 @@ describe('accounts', () => {
     assert.equal(await codeOf(accounts.register('a@x.test', 'short')), 'invalid_request');
     assert.equal(await codeOf(accounts.register('a@x.test', 'x'.repeat(257))), 'invalid_request');
     assert.equal(await codeOf(accounts.register('a@x.test', 12345678)), 'invalid_request');
+    assert.equal(await codeOf(accounts.register('a@x.test', '\ud800'.repeat(8))), 'invalid_request');
+  });
+
+  it('folds compatibility look-alikes into one account', async () => {
+    const accounts = createAccounts({
+      users: createMemoryStores().users,
+      hasher: countingHasher(),
+      clock: createManualClock(),
+      random: systemRandom,
+    });
+    await accounts.register('ada@example.com', 'long enough pw');
+    assert.equal(await codeOf(accounts.register('\uff41da@example.com', 'long enough pw')), 'email_taken');
+    assert.equal(normalizeEmail('Ünïcødé@bücher.example'), 'ünïcødé@bücher.example');
   });
 
   it('fails unknown e-mail and wrong password alike, each after one hash verification', async () => {

@@ -6,7 +6,7 @@ import type { Config } from './config.js';
 import { authRoutes } from './http/auth-routes.js';
 import type { ClientRegistry } from './http/clients.js';
 import { registerCors } from './http/cors.js';
-import { answerClientError, errorHandler, sendError, toBatonError } from './http/errors.js';
+import { answerClientError, errorHandler, SECURITY_HEADERS, sendError, toBatonError } from './http/errors.js';
 import { parseForm } from './http/form.js';
 import { oauthRoutes } from './http/oauth-routes.js';
 import { publicRoutes } from './http/public-routes.js';
@@ -59,6 +59,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (request.url.startsWith('/oauth/')) return done(wrongType(), undefined);
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
+    if (charset !== undefined && !/^utf-?8$/i.test(charset)) return done(wrongType(), undefined);
     if (typeof body !== 'string' || body.trim() === '') return done(null, null);
     parseJson(request, body, done);
   });
@@ -79,9 +81,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((_request, reply) => sendError(reply, new BatonError('not_found', 'no such route')));
   app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('x-frame-options', 'DENY');
+    reply.headers(SECURITY_HEADERS);
     // We do not decode compressed bodies; reading gzip as JSON would only confuse.
     const encoding = request.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {

@@ -24,7 +24,10 @@ export interface Config {
   /** OAuth clients besides the built-in public client `baton`; a secret makes one confidential. */
   clients: ReadonlyArray<{ id: string; secret: string | null }>;
   allowedOrigins: readonly string[];
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export class ConfigError extends Error {
   readonly problems: readonly string[];
@@ -149,6 +152,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     allowedOrigins.push(o);
   }
 
+  const logLevel = (read('LOG_LEVEL') ?? 'info') as Config['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) fail('LOG_LEVEL', `expected one of ${LOG_LEVELS.join(', ')}`);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -167,6 +173,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     resourceServers: Object.freeze(resourceServers),
     clients: Object.freeze(clients),
     allowedOrigins: Object.freeze(allowedOrigins),
+    logLevel,
   });
 }
 

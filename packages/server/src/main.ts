@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   }
 
   const server = await startServer(config, {
-    logger: { ...LOGGER_OPTIONS, level: process.env.LOG_LEVEL ?? 'info' },
+    logger: { ...LOGGER_OPTIONS, level: config.logLevel },
   });
   let closing = false;
   const shutdown = (signal: string): void => {

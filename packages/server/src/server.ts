@@ -34,11 +34,25 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Log options that keep credentials out of every line. */
+/**
+ * Log options that keep credentials out of every line: headers are never logged (and the
+ * sensitive ones are redacted should a serializer ever add them), and the URL is logged
+ * without its query string, where a careless client might put a token.
+ */
 export const LOGGER_OPTIONS = Object.freeze({
   redact: {
     paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
     censor: '[redacted]',
+  },
+  serializers: {
+    req(request: { id?: unknown; method?: string; url?: string; ip?: string }) {
+      return {
+        id: request.id,
+        method: request.method,
+        path: String(request.url ?? '').split('?')[0],
+        ip: request.ip,
+      };
+    },
   },
 });
 

@@ -65,6 +65,11 @@ describe('configuration', () => {
     ]);
     assert.throws(() => loadConfig({ BATON_ISSUER: 'not a url' }), ConfigError);
     assert.throws(() => loadConfig({ REDIS_URL: 'http://x' }), ConfigError);
+    assert.throws(
+      () => loadConfig({ LOG_LEVEL: 'verbose' }),
+      /LOG_LEVEL="verbose" is invalid: expected one of fatal/,
+    );
+    assert.equal(loadConfig({ LOG_LEVEL: 'warn' }).logLevel, 'warn');
   });
 
   it('stops the process with one line per problem and exit code 1', () => {

@@ -61,7 +61,7 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
     { schema: { body: credentialsBody } },
     async (request, reply) => {
       const cookieMode = wantsCookieMode(request);
-      if (cookieMode) checkOrigin(request, config.allowedOrigins);
+      if (cookieMode) checkOrigin(request, config.allowedOrigins, config.issuer);
       const context = requestContext(request);
       const clientId = clients.authenticate(request, {
         client_id: request.body.client_id,
@@ -85,7 +85,7 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/auth/refresh',
     { schema: { body: optionalRefreshBody } },
     async (request, reply) => {
-      const cookieMode = guardCookieRequest(request, config.allowedOrigins);
+      const cookieMode = guardCookieRequest(request, config.allowedOrigins, config.issuer);
       const presented = cookieMode ? refreshCookie(request) : request.body?.refresh_token;
       if (presented === undefined) {
         // A missing parameter is a malformed request (RFC 6749 §5.2); a missing cookie is a
@@ -119,7 +119,7 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/auth/logout',
     { schema: { body: optionalRefreshBody } },
     async (request, reply) => {
-      const cookieMode = guardCookieRequest(request, config.allowedOrigins);
+      const cookieMode = guardCookieRequest(request, config.allowedOrigins, config.issuer);
       const cookie = cookieMode ? refreshCookie(request) : undefined;
       // The refresh token names the session for sure; a browser's access token may well have
       // expired by the time the user clicks "sign out". So: cookie, then Bearer, then body.

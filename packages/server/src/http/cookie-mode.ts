@@ -24,11 +24,16 @@ export function refreshCookie(request: FastifyRequest): string | undefined {
  * Refuses a request whose Origin is neither an allowed origin nor Baton's own. A request
  * without Origin is not a browser's cross-site request (browsers send Origin on every POST).
  */
-export function checkOrigin(request: FastifyRequest, allowedOrigins: readonly string[]): void {
+export function checkOrigin(
+  request: FastifyRequest,
+  allowedOrigins: readonly string[],
+  issuer: string,
+): void {
   const origin = request.headers.origin;
   if (origin === undefined) return;
+  // Baton's own origin: as reached directly, or as published (behind a TLS proxy).
   const own = `${request.protocol}://${request.host}`;
-  if (origin === own || allowedOrigins.includes(origin)) return;
+  if (origin === own || origin === new URL(issuer).origin || allowedOrigins.includes(origin)) return;
   throw new BatonError('csrf_rejected', 'origin not allowed', {
     description: 'This origin may not use cookie mode.',
   });
@@ -38,14 +43,18 @@ export function checkOrigin(request: FastifyRequest, allowedOrigins: readonly st
  * The CSRF rule for refresh and logout: a request that carries the refresh cookie must say
  * `X-Token-Transport: cookie`, and then its Origin must be allowed.
  */
-export function guardCookieRequest(request: FastifyRequest, allowedOrigins: readonly string[]): boolean {
+export function guardCookieRequest(
+  request: FastifyRequest,
+  allowedOrigins: readonly string[],
+  issuer: string,
+): boolean {
   const cookieMode = wantsCookieMode(request);
   if (refreshCookie(request) !== undefined && !cookieMode) {
     throw new BatonError('csrf_rejected', 'refresh cookie without the transport header', {
       description: 'A request carrying the refresh cookie must send X-Token-Transport: cookie.',
     });
   }
-  if (cookieMode) checkOrigin(request, allowedOrigins);
+  if (cookieMode) checkOrigin(request, allowedOrigins, issuer);
   return cookieMode;
 }
 

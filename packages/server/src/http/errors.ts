@@ -48,6 +48,13 @@ function publicValidationText(e: Partial<FastifyError>): string {
   return /^(body|querystring|params|headers)\b/.test(text) ? text : 'The request is malformed.';
 }
 
+/** Sent on every response (by an onRequest hook) and on every error (here, for errors raised before hooks). */
+export const SECURITY_HEADERS = Object.freeze({
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+});
+
 export function sendError(reply: FastifyReply, error: BatonError, { oauth = false } = {}): FastifyReply {
   const spec = ERROR_TABLE[error.code];
   const status = (oauth ? spec.oauthStatus : undefined) ?? spec.status;
@@ -59,6 +66,7 @@ export function sendError(reply: FastifyReply, error: BatonError, { oauth = fals
     );
   }
   if (error.code === 'invalid_client') reply.header('www-authenticate', 'Basic realm="baton"');
+  reply.headers(SECURITY_HEADERS);
   const description = status >= 500 ? spec.description : error.description;
   return reply
     .code(status)

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { LOGGER_OPTIONS } from '../src/server.js';
+import { bearer, call, newEmail, PASSWORD, signIn, startTestServer, type TestServer } from './helpers.js';
+
+describe('hardening found by attacking the server', () => {
+  let server: TestServer;
+  let log = '';
+  before(async () => {
+    const stream = new Writable({
+      write(chunk, _enc, done) {
+        log += chunk;
+        done();
+      },
+    });
+    server = await startTestServer(
+      { BATON_ACCESS_TOKEN_TTL: '1s' },
+      { logger: { ...LOGGER_OPTIONS, level: 'info', stream } },
+    );
+  });
+  after(() => server.close());
+
+  it('concurrent wrong passwords cannot outrun the login throttle', async () => {
+    const { email } = await signIn(server.url);
+    const guesses = Array.from({ length: 30 }, (_, i) => `wrong password ${i}`);
+    const replies = await Promise.all(
+      [...guesses, PASSWORD].map((password) =>
+        call(server.url, 'POST', '/auth/login', { json: { email, password } }),
+      ),
+    );
+    const statuses = replies.map((r) => r.status);
+    // Each attempt is counted before its password is checked, so at most the 5 free ones get in.
+    assert.ok(statuses.filter((s) => s !== 429).length <= 5, statuses.join(','));
+    for (const r of replies.filter((x) => x.status === 429))
+      assert.ok(Number(r.headers.get('retry-after')) >= 1);
+  });
+
+  it('a cookie-mode logout with an expired access token still revokes the session', async () => {
+    const email = newEmail();
+    await call(server.url, 'POST', '/auth/register', { json: { email, password: PASSWORD } });
+    const login = await call(server.url, 'POST', '/auth/login', {
+      json: { email, password: PASSWORD },
+      headers: { 'x-token-transport': 'cookie' },
+    });
+    assert.equal(login.status, 200);
+    const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
+    await new Promise((r) => setTimeout(r, 1100));
+    const out = await call(server.url, 'POST', '/auth/logout', {
+      headers: { 'x-token-transport': 'cookie', cookie, ...bearer(login.data.access_token) },
+    });
+    assert.equal(out.status, 204);
+    const again = await call(server.url, 'POST', '/auth/refresh', {
+      headers: { 'x-token-transport': 'cookie', cookie },
+    });
+    assert.equal(again.status, 401);
+  });
+
+  it('logging out with a consumed refresh token is recorded as reuse', async () => {
+    const { tokens } = await signIn(server.url);
+    const next = await call(server.url, 'POST', '/auth/refresh', {
+      json: { refresh_token: tokens.data.refresh_token },
+    });
+    assert.equal(next.status, 200);
+    // Grace is 10 s by default; a grace-window logout is an ordinary logout, so use a later generation.
+    const third = await call(server.url, 'POST', '/auth/refresh', {
+      json: { refresh_token: next.data.refresh_token },
+    });
+    assert.equal(third.status, 200);
+    const out = await call(server.url, 'POST', '/auth/logout', {
+      json: { refresh_token: tokens.data.refresh_token },
+    });
+    assert.equal(out.status, 204);
+    assert.equal(
+      (await call(server.url, 'POST', '/auth/refresh', { json: { refresh_token: third.data.refresh_token } }))
+        .status,
+      401,
+    );
+  });
+
+  it('refuses non-UTF-8 JSON and compressed bodies with 415', async () => {
+    const body = JSON.stringify({ email: newEmail(), password: PASSWORD });
+    const utf16 = await call(server.url, 'POST', '/auth/register', {
+      raw: body,
+      headers: { 'content-type': 'application/json; charset=utf-16' },
+    });
+    assert.equal(utf16.status, 415);
+    assert.equal(utf16.data.error, 'unsupported_media_type');
+    const gz = await call(server.url, 'POST', '/auth/register', {
+      raw: body,
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    });
+    assert.equal(gz.status, 415);
+    const ok = await call(server.url, 'POST', '/auth/register', {
+      raw: body,
+      headers: { 'content-type': 'application/json; charset=UTF-8' },
+    });
+    assert.equal(ok.status, 201);
+  });
+
+  it('refuses a second spelling of a valid signature', async () => {
+    const { tokens } = await signIn(server.url);
+    const token: string = tokens.data.access_token;
+    const last = token.at(-1)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // Ed25519 signatures are 64 bytes: the last base64url character carries 2 spare bits.
+    const sibling = alphabet[(alphabet.indexOf(last) & ~0b1111) | ((alphabet.indexOf(last) + 1) & 0b1111)]!;
+    const respelled = token.slice(0, -1) + sibling;
+    assert.notEqual(respelled, token);
+    assert.equal(
+      Buffer.from(respelled.split('.')[2]!, 'base64url').equals(
+        Buffer.from(token.split('.')[2]!, 'base64url'),
+      ),
+      true,
+    );
+    assert.equal((await call(server.url, 'GET', '/auth/me', { headers: bearer(respelled) })).status, 401);
+  });
+
+  it('never writes a token, password or cookie into the log, not even from a query string', async () => {
+    const { tokens } = await signIn(server.url);
+    await call(server.url, 'GET', `/auth/me?access_token=${tokens.data.access_token}`);
+    await call(server.url, 'GET', '/auth/me', { headers: bearer(tokens.data.access_token) });
+    await call(server.url, 'POST', '/auth/refresh', { json: { refresh_token: tokens.data.refresh_token } });
+    assert.ok(log.includes('/auth/me'), 'requests are logged');
+    for (const secret of [tokens.data.access_token, tokens.data.refresh_token, PASSWORD]) {
+      assert.equal(log.includes(secret), false);
+    }
+  });
+});
