@@ -41,7 +41,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
     // Long path parameters reach the handler, which answers 401 or 404 as the contract says.
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
     // Errors Fastify raises before routing (a malformed URL, say) get our error body too.
     frameworkErrors: (error, _request, reply) => sendError(reply, toBatonError(error)),
     // Errors Node's HTTP parser raises (oversize headers, garbage) never reach Fastify.

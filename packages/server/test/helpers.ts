@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { type ServerOptions, startServer } from '../src/server.js';
+import { freePort } from './processes.js';
 
 export interface TestServer {
   url: string;
@@ -17,7 +18,15 @@ export async function startTestServer(
   options: ServerOptions & { dataDir?: string; keepDataDir?: boolean } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'baton-test-'));
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', BATON_DATA_DIR: dataDir, ...env });
+  // A known port, so that the issuer (and RFC 8414 metadata) names the real address.
+  const port = env.PORT ?? String(await freePort());
+  const config = loadConfig({
+    HOST: '127.0.0.1',
+    BATON_DATA_DIR: dataDir,
+    BATON_ISSUER: `http://127.0.0.1:${port}`,
+    ...env,
+    PORT: port,
+  });
   const server = await startServer(config, options);
   return {
     url: server.url,

@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+import {
+  keyStates,
+  loadSigningKey,
+  SIGNING_ALGORITHMS,
+  type SigningAlgorithm,
+  systemClock,
+} from '@baton/core';
+import { ConfigError, loadConfig, parseDuration } from './config.js';
+import { addSigningKey, readSigningKeys, removeSigningKeys } from './keys/key-file.js';
+
+/**
+ * `baton <command>`: operator commands on the data directory of BATON_DATA_DIR (the same
+ * configuration as the server). Exit codes: 0 ok, 1 failure, 2 usage.
+ */
+const USAGE = `Usage: baton <command> [options]
+
+Commands:
+  serve                          run the server (same as npm start)
+  keys list [--json]             list signing keys and their state
+  keys rotate [--activate-in D]  add a signing key; it is published now and signs after D
+                                 (default 10m, longer than the JWKS cache time of 5 min)
+                                 [--alg EdDSA|ES256|RS256]  (default BATON_SIGNING_ALG)
+  keys prune                     remove keys that can no longer verify a live token
+
+Configuration comes from the environment, as for the server (BATON_DATA_DIR, ...).`;
+
+class UsageError extends Error {}
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const value = args[i + 1];
+  if (value === undefined || value.startsWith('--')) throw new UsageError(`${name} needs a value`);
+  return value;
+}
+
+async function run(args: string[]): Promise<number> {
+  const [command, sub] = args;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    console.log(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === 'serve') {
+    await import('./main.js');
+    return -1; // keep running
+  }
+  if (command !== 'keys') throw new UsageError(`unknown command: ${command}`);
+  if (args.includes('--help')) {
+    console.log(USAGE);
+    return 0;
+  }
+  const config = loadConfig();
+  const now = systemClock.now();
+  const policy = { alg: config.signingAlg, accessTokenTtl: config.accessTokenTtl };
+
+  if (sub === 'list') {
+    const keys = readSigningKeys(config.dataDir).map(loadSigningKey);
+    const { views } = keyStates(keys, now, policy);
+    const rows = views.map((v) => ({
+      kid: v.key.kid,
+      alg: v.key.alg,
+      state: v.state,
+      created_at: new Date(v.key.createdAt).toISOString(),
+      activates_at: new Date(v.key.activatesAt).toISOString(),
+      ...(v.endedAt === null ? {} : { stopped_signing_at: new Date(v.endedAt).toISOString() }),
+    }));
+    if (args.includes('--json')) console.log(JSON.stringify(rows, null, 2));
+    else
+      for (const r of rows)
+        console.log(`${r.kid}  ${r.alg.padEnd(5)}  ${r.state.padEnd(10)}  activates ${r.activates_at}`);
+    return 0;
+  }
+
+  if (sub === 'rotate') {
+    const delayText = option(args, '--activate-in') ?? '10m';
+    const delay = parseDuration(delayText);
+    if (delay === null)
+      throw new UsageError(`--activate-in: expected a duration such as 10m, got ${delayText}`);
+    const alg = (option(args, '--alg') ?? config.signingAlg) as SigningAlgorithm;
+    if (!SIGNING_ALGORITHMS.includes(alg)) throw new UsageError('--alg: expected EdDSA, ES256 or RS256');
+    const key = await addSigningKey(config.dataDir, alg, { createdAt: now, activatesAt: now + delay });
+    console.log(
+      `added ${alg} key ${key.kid}: published now, signs from ${new Date(now + delay).toISOString()}`,
+    );
+    return 0;
+  }
+
+  if (sub === 'prune') {
+    const keys = readSigningKeys(config.dataDir).map(loadSigningKey);
+    const expired = keyStates(keys, now, policy)
+      .views.filter((v) => v.state === 'expired')
+      .map((v) => v.key.kid);
+    if (expired.length > 0) removeSigningKeys(config.dataDir, expired);
+    console.log(expired.length === 0 ? 'no expired keys' : `removed ${expired.join(', ')}`);
+    return 0;
+  }
+  throw new UsageError(`unknown keys command: ${sub ?? '(none)'}`);
+}
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      console.error(`baton: ${error.message}\n\n${USAGE}`);
+      process.exitCode = 2;
+    } else if (error instanceof ConfigError) {
+      for (const p of error.problems) console.error(`baton: configuration error: ${p}`);
+      process.exitCode = 1;
+    } else {
+      console.error(`baton: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    }
+  },
+);
