@@ -42,6 +42,7 @@ export {
   type RefreshTokenKey,
   type RefreshTokenParts,
 } from './refresh-token.js';
+export { createDenySet, type DenySet, type RevocationBus, type RevocationEvent } from './revocation.js';
 export { systemClock, systemRandom } from './runtime.js';
 export {
   type Authenticated,

@@ -10,6 +10,7 @@ import {
   type RefreshTokenKey,
   secretsMatch,
 } from './refresh-token.js';
+import type { DenySet, RevocationBus, RevocationEvent } from './revocation.js';
 import type { SessionStore } from './store.js';
 import type { Clock, Random, RequestContext, RevokeReason, SessionRecord } from './types.js';
 
@@ -30,6 +31,11 @@ export interface SessionConfig {
 
 export interface SessionDeps {
   store: SessionStore;
+  /**
+   * Optional fan-out (several instances): revocations are published and access tokens are
+   * checked against the local deny-set instead of the store, while the bus is healthy.
+   */
+  revocations?: { denySet: DenySet; bus: RevocationBus };
   keys: KeySet;
   refreshKey: RefreshTokenKey;
   clock: Clock;
@@ -58,7 +64,6 @@ export interface SessionView {
 
 export interface Authenticated {
   claims: AccessTokenClaims;
-  session: SessionRecord;
 }
 
 /** Who may use a refresh token: decided by the caller's client authentication. */
@@ -181,21 +186,45 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
   /** The claims of a valid access token of a live session that was not revoked on its own. */
   async function liveAccessToken(accessToken: unknown, now: number): Promise<Authenticated> {
     const claims = verify(accessToken, now);
+    const ended = (): BatonError =>
+      new BatonError('invalid_token', `session ${claims.sid} is not live`, {
+        description: 'The session of this access token has ended.',
+      });
+    const revoked = (): BatonError =>
+      new BatonError('invalid_token', `access token ${claims.jti} was revoked`, {
+        description: 'The access token was revoked.',
+      });
+    // Fan-out mode: no round trip. Expiry needs no check here, because an access token never
+    // outlives its session and the signature already vouches for `exp`.
+    if (deps.revocations?.bus.healthy()) {
+      const { denySet } = deps.revocations;
+      if (denySet.isSessionRevoked(claims.sid, now)) throw ended();
+      if (denySet.isAccessTokenRevoked(claims.jti, now)) throw revoked();
+      return { claims };
+    }
     const session = await store.getSession(claims.sid);
-    if (!session || session.userId !== claims.sub || !isSessionLive(session, now, config.refreshIdleTtl)) {
-      const description = 'The session of this access token has ended.';
-      throw new BatonError('invalid_token', `session ${claims.sid} is not live`, { description });
+    if (!session || session.userId !== claims.sub || !isSessionLive(session, now, config.refreshIdleTtl))
+      throw ended();
+    if (await store.isAccessTokenRevoked(claims.jti)) throw revoked();
+    return { claims };
+  }
+
+  /** Tells this instance's deny-set and every other instance. Never fails the caller. */
+  async function announce(event: RevocationEvent): Promise<void> {
+    if (!deps.revocations) return;
+    deps.revocations.denySet.add(event);
+    try {
+      await deps.revocations.bus.publish(event);
+    } catch {
+      // The store has the revocation; instances that missed it catch up when their bus
+      // reconnects and check the store while it is down (see docs/deployment.md).
     }
-    if (await store.isAccessTokenRevoked(claims.jti)) {
-      const description = 'The access token was revoked.';
-      throw new BatonError('invalid_token', `access token ${claims.jti} was revoked`, { description });
-    }
-    return { claims, session };
   }
 
   async function revokeSession(session: SessionRecord, reason: RevokeReason, now: number): Promise<boolean> {
     const changed = await store.revokeSession(session.id, reason, now);
     if (changed) {
+      await announce({ kind: 'session', id: session.id, at: now });
       audit.record({
         type: 'session_revoked',
         at: now,
@@ -344,6 +373,7 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
         );
       }
       await store.revokeAccessToken(claims.jti, claims.exp * 1000);
+      await announce({ kind: 'access_token', jti: claims.jti, until: claims.exp * 1000 });
       audit.record({
         type: 'access_token_revoked',
         at: now,
@@ -389,6 +419,7 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
     async revokeUser(userId, reason) {
       const now = clock.now();
       const ids = await store.revokeUserSessions(userId, reason, now);
+      await Promise.all(ids.map((id) => announce({ kind: 'session', id, at: now })));
       for (const sessionId of ids) {
         audit.record({ type: 'session_revoked', at: now, userId, sessionId, detail: { reason } });
       }

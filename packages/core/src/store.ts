@@ -1,3 +1,4 @@
+import type { RevocationEvent } from './revocation.js';
 import type { RequestContext, RevokeReason, SessionRecord, UserRecord } from './types.js';
 
 /**
@@ -39,6 +40,22 @@ export interface SessionStore {
 
   /** True when the access token with this `jti` was revoked on its own. */
   isAccessTokenRevoked(jti: string): Promise<boolean>;
+
+  /**
+   * Revocations whose tokens may still be alive: sessions revoked at or after `since`, and
+   * access tokens denied until after `now`. Used to (re)fill an instance's deny-set.
+   */
+  listRecentRevocations(since: number, now: number): Promise<RevocationEvent[]>;
+
+  /**
+   * Deletes at most `limit` rows that can no longer matter: sessions past their absolute
+   * expiry or revoked before `revokedBefore`, and denied access tokens past their expiry.
+   * Returns how many rows it deleted; callers repeat while it returns `limit`.
+   */
+  deleteExpired(now: number, revokedBefore: number, limit: number): Promise<number>;
+
+  /** Row counts, for pruning tests and metrics. */
+  stats(): Promise<{ sessions: number; revokedAccessTokens: number }>;
 }
 
 /** User persistence. E-mail addresses arrive normalised. */

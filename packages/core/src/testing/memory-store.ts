@@ -1,3 +1,4 @@
+import type { RevocationEvent } from '../revocation.js';
 import type { SessionStore, UserStore } from '../store.js';
 import type { RequestContext, RevokeReason, SessionRecord, UserRecord } from '../types.js';
 
@@ -60,6 +61,37 @@ export function createMemoryStores(): { sessions: SessionStore; users: UserStore
     },
     async isAccessTokenRevoked(jti) {
       return revokedJtis.has(jti);
+    },
+    async listRecentRevocations(since, now) {
+      const events: RevocationEvent[] = [];
+      for (const s of sessions.values()) {
+        if (s.revokedAt !== null && s.revokedAt >= since)
+          events.push({ kind: 'session', id: s.id, at: s.revokedAt });
+      }
+      for (const [jti, until] of revokedJtis)
+        if (until > now) events.push({ kind: 'access_token', jti, until });
+      return events;
+    },
+    async stats() {
+      return { sessions: sessions.size, revokedAccessTokens: revokedJtis.size };
+    },
+    async deleteExpired(now, revokedBefore, limit) {
+      let deleted = 0;
+      for (const s of [...sessions.values()]) {
+        if (deleted >= limit) return deleted;
+        if (s.expiresAt <= now || (s.revokedAt !== null && s.revokedAt < revokedBefore)) {
+          sessions.delete(s.id);
+          deleted++;
+        }
+      }
+      for (const [jti, until] of [...revokedJtis]) {
+        if (deleted >= limit) return deleted;
+        if (until <= now) {
+          revokedJtis.delete(jti);
+          deleted++;
+        }
+      }
+      return deleted;
     },
   };
 

@@ -155,6 +155,63 @@ export function runStoreContract(name: string, open: () => Promise<StoreUnderTes
       assert.equal(await store.sessions.isAccessTokenRevoked(id()), false);
     });
 
+    it('lists recent revocations for catching up a deny-set', async () => {
+      const a = makeSession();
+      const b = makeSession();
+      const old = makeSession();
+      for (const s of [a, b, old]) await store.sessions.createSession(s);
+      await store.sessions.revokeSession(old.id, 'logout', T0 - 60_000);
+      await store.sessions.revokeSession(a.id, 'logout', T0 + 10);
+      const jti = id();
+      await store.sessions.revokeAccessToken(jti, T0 + 900_000);
+      const events = await store.sessions.listRecentRevocations(T0, T0 + 20);
+      assert.ok(events.some((e) => e.kind === 'session' && e.id === a.id && e.at === T0 + 10));
+      assert.ok(!events.some((e) => e.kind === 'session' && (e.id === b.id || e.id === old.id)));
+      assert.ok(events.some((e) => e.kind === 'access_token' && e.jti === jti && e.until === T0 + 900_000));
+      const later = await store.sessions.listRecentRevocations(T0, T0 + 900_000);
+      assert.ok(
+        !later.some((e) => e.kind === 'access_token' && e.jti === jti),
+        'expired denials are not listed',
+      );
+    });
+
+    it('prunes in batches, keeps what still matters, and stays bounded under churn', async () => {
+      const DAY = 86_400_000;
+      const userId = `user-${id()}`;
+      const live = makeSession({ userId, createdAt: T0, expiresAt: T0 + 30 * DAY });
+      const recentRevoked = makeSession({ userId });
+      await store.sessions.createSession(live);
+      await store.sessions.createSession(recentRevoked);
+      await store.sessions.revokeSession(recentRevoked.id, 'logout', T0 + 10 * DAY - 1000);
+      // Churn: every "day" 20 sessions start (30-day max age), 10 are revoked; prune daily.
+      let day = 0;
+      const sizes: number[] = [];
+      for (; day < 60; day++) {
+        const now = T0 + day * DAY;
+        for (let i = 0; i < 20; i++) {
+          const s = makeSession({ userId: `churn-${id()}`, createdAt: now, expiresAt: now + 30 * DAY });
+          await store.sessions.createSession(s);
+          if (i % 2 === 0) await store.sessions.revokeSession(s.id, 'logout', now);
+        }
+        let deleted: number;
+        do deleted = await store.sessions.deleteExpired(now, now - DAY, 7);
+        while (deleted === 7);
+        if (day === 10) {
+          assert.ok(await store.sessions.getSession(live.id), 'a live session is kept');
+          assert.ok(await store.sessions.getSession(recentRevoked.id), 'a recent revocation is kept');
+        }
+        if (day >= 40) sizes.push((await store.sessions.stats()).sessions);
+      }
+      // The live session expired at day 30 and is gone; the revoked one is long gone.
+      assert.equal(await store.sessions.getSession(live.id), null);
+      assert.equal(await store.sessions.getSession(recentRevoked.id), null);
+      // At steady state: 30 days of unrevoked sessions (10 a day) plus at most two days of
+      // revoked ones, whatever the number of days the churn runs. Other tests' rows are few.
+      const churnCeiling = 30 * 10 + 2 * 10 + 200;
+      assert.ok(Math.max(...sizes) <= churnCeiling, `rows held: ${sizes.join(',')}`);
+      assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 20, `not growing: ${sizes.join(',')}`);
+    });
+
     it('creates users with unique e-mail addresses', async () => {
       const u = makeUser();
       assert.equal(await store.users.createUser(u), true);

@@ -130,8 +130,8 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
           clearRefreshCookie(reply); // dead or now revoked: either way of no further use
         }
       } else if (hasBearer(request)) {
-        const { session } = await sessions.authenticate(bearerToken(request));
-        await sessions.revoke(session.id, 'logout');
+        const { claims } = await sessions.authenticate(bearerToken(request));
+        await sessions.revoke(claims.sid, 'logout');
         if (cookieMode) clearRefreshCookie(reply);
       } else {
         const presented = request.body?.refresh_token;

@@ -51,4 +51,10 @@ export const MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  `
+  -- Pruning and deny-set catch-up look sessions up by revocation time. revoked_at changes
+  -- once per session (at revocation), never on rotation, so rotations stay index-free.
+  CREATE INDEX sessions_by_revocation ON sessions (revoked_at) WHERE revoked_at IS NOT NULL;
+  CREATE INDEX revoked_access_tokens_by_expiry ON revoked_access_tokens (expires_at);
+  `,
 ];

@@ -71,6 +71,23 @@ export function createSqliteSessionStore(db: SqliteDatabase): SessionStore {
     'SELECT 1 AS one FROM revoked_access_tokens WHERE jti = ?',
   );
 
+  const recentSessions = db.prepare<[number], { id: string; revoked_at: number }>(
+    'SELECT id, revoked_at FROM sessions WHERE revoked_at >= ?',
+  );
+  const recentTokens = db.prepare<[number], { jti: string; expires_at: number }>(
+    'SELECT jti, expires_at FROM revoked_access_tokens WHERE expires_at > ?',
+  );
+  const pruneSessions = db.prepare(
+    `DELETE FROM sessions WHERE id IN (
+       SELECT id FROM sessions WHERE expires_at <= ? UNION SELECT id FROM sessions WHERE revoked_at < ? LIMIT ?)`,
+  );
+  const pruneTokens = db.prepare(
+    'DELETE FROM revoked_access_tokens WHERE jti IN (SELECT jti FROM revoked_access_tokens WHERE expires_at <= ? LIMIT ?)',
+  );
+  const counts = db.prepare<[], { sessions: number; tokens: number }>(
+    'SELECT (SELECT count(*) FROM sessions) AS sessions, (SELECT count(*) FROM revoked_access_tokens) AS tokens',
+  );
+
   return {
     async createSession(s) {
       insert.run({ ...s, salt: Buffer.from(s.salt) });
@@ -98,6 +115,24 @@ export function createSqliteSessionStore(db: SqliteDatabase): SessionStore {
     },
     async isAccessTokenRevoked(jti) {
       return jtiDenied.get(jti) !== undefined;
+    },
+    async listRecentRevocations(since, now) {
+      return [
+        ...recentSessions.all(since).map((r) => ({ kind: 'session' as const, id: r.id, at: r.revoked_at })),
+        ...recentTokens
+          .all(now)
+          .map((r) => ({ kind: 'access_token' as const, jti: r.jti, until: r.expires_at })),
+      ];
+    },
+    async deleteExpired(now, revokedBefore, limit) {
+      // One short write transaction per batch: requests interleave between batches.
+      const sessions = pruneSessions.run(now, revokedBefore, limit).changes;
+      if (sessions >= limit) return sessions;
+      return sessions + pruneTokens.run(now, limit - sessions).changes;
+    },
+    async stats() {
+      const row = counts.get()!;
+      return { sessions: row.sessions, revokedAccessTokens: row.tokens };
     },
   };
 }
