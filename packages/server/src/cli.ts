@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 import {
+  type KeyPolicy,
   keyStates,
   loadSigningKey,
   SIGNING_ALGORITHMS,
   type SigningAlgorithm,
   systemClock,
 } from '@baton/core';
-import { ConfigError, loadConfig, parseDuration } from './config.js';
-import { addSigningKey, readSigningKeys, removeSigningKeys } from './keys/key-file.js';
+import { openBackend } from './backend.js';
+import { type Config, ConfigError, loadConfig, parseDuration } from './config.js';
+import { addSigningKey, type KeyStore, removeSigningKeys } from './keys/key-store.js';
 
 /**
  * `baton <command>`: operator commands on the data directory of BATON_DATA_DIR (the same
@@ -53,9 +55,26 @@ async function run(args: string[]): Promise<number> {
   const config = loadConfig();
   const now = systemClock.now();
   const policy = { alg: config.signingAlg, accessTokenTtl: config.accessTokenTtl };
+  const backend = await openBackend(config, () => {});
+  try {
+    return await keysCommand(sub, args, backend.keys, config, now, policy);
+  } finally {
+    await backend.close();
+  }
+}
+
+async function keysCommand(
+  sub: string | undefined,
+  args: string[],
+  store: KeyStore,
+  config: Config,
+  now: number,
+  policy: KeyPolicy,
+): Promise<number> {
+  const stored = async () => (await store.read())?.signingKeys ?? [];
 
   if (sub === 'list') {
-    const keys = readSigningKeys(config.dataDir).map(loadSigningKey);
+    const keys = (await stored()).map(loadSigningKey);
     const { views } = keyStates(keys, now, policy);
     const rows = views.map((v) => ({
       kid: v.key.kid,
@@ -79,7 +98,7 @@ async function run(args: string[]): Promise<number> {
       throw new UsageError(`--activate-in: expected a duration such as 10m, got ${delayText}`);
     const alg = (option(args, '--alg') ?? config.signingAlg) as SigningAlgorithm;
     if (!SIGNING_ALGORITHMS.includes(alg)) throw new UsageError('--alg: expected EdDSA, ES256 or RS256');
-    const key = await addSigningKey(config.dataDir, alg, { createdAt: now, activatesAt: now + delay });
+    const key = await addSigningKey(store, alg, { createdAt: now, activatesAt: now + delay });
     console.log(
       `added ${alg} key ${key.kid}: published now, signs from ${new Date(now + delay).toISOString()}`,
     );
@@ -87,11 +106,11 @@ async function run(args: string[]): Promise<number> {
   }
 
   if (sub === 'prune') {
-    const keys = readSigningKeys(config.dataDir).map(loadSigningKey);
+    const keys = (await stored()).map(loadSigningKey);
     const expired = keyStates(keys, now, policy)
       .views.filter((v) => v.state === 'expired')
       .map((v) => v.key.kid);
-    if (expired.length > 0) removeSigningKeys(config.dataDir, expired);
+    if (expired.length > 0) await removeSigningKeys(store, expired);
     console.log(expired.length === 0 ? 'no expired keys' : `removed ${expired.join(', ')}`);
     return 0;
   }

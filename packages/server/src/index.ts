@@ -1,9 +1,13 @@
 export { type AppDeps, type AppOptions, BODY_LIMIT, buildApp } from './app.js';
+export { type BufferedAuditSink, createBufferedAuditSink } from './audit-buffer.js';
+export { type Backend, openBackend } from './backend.js';
 export { type Config, ConfigError, loadConfig, parseDuration } from './config.js';
-export { KEY_FILE_NAME, type LoadedKeys, loadOrCreateKeys } from './keys/key-file.js';
+export { createFileKeyStore, KEY_FILE_NAME } from './keys/key-file.js';
+export { type KeyDocument, type KeyStore, type LoadedKeys, loadOrCreateKeys } from './keys/key-store.js';
 export { ARGON2_PARAMS, createArgon2Hasher } from './passwords.js';
+export { startPruner } from './pruner.js';
 export { LOGGER_OPTIONS, type RunningServer, type ServerOptions, startServer } from './server.js';
-export { type BufferedAuditSink, createSqliteAuditSink } from './sqlite/audit-sink.js';
+export { createSqliteAuditSink } from './sqlite/audit-sink.js';
 export { migrate, openDatabase, type SqliteDatabase } from './sqlite/database.js';
 export { createSqliteSessionStore } from './sqlite/session-store.js';
 export { createSqliteUserStore } from './sqlite/user-store.js';

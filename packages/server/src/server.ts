@@ -1,23 +1,23 @@
 import {
   type Clock,
   createAccounts,
+  createDenySet,
   createLoginThrottle,
   createSessions,
   type PasswordHasher,
   type Random,
+  type SessionDeps,
   systemClock,
   systemRandom,
 } from '@baton/core';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
+import { openBackend } from './backend.js';
 import type { Config } from './config.js';
 import { createClientRegistry, DEFAULT_CLIENT_ID } from './http/clients.js';
-import { loadOrCreateKeys } from './keys/key-file.js';
+import { loadOrCreateKeys } from './keys/key-store.js';
 import { createArgon2Hasher } from './passwords.js';
-import { createSqliteAuditSink } from './sqlite/audit-sink.js';
-import { openDatabase } from './sqlite/database.js';
-import { createSqliteSessionStore } from './sqlite/session-store.js';
-import { createSqliteUserStore } from './sqlite/user-store.js';
+import { startPruner } from './pruner.js';
 
 export interface ServerOptions {
   logger?: FastifyServerOptions['logger'];
@@ -30,7 +30,9 @@ export interface RunningServer {
   app: FastifyInstance;
   /** The base URL it listens on, e.g. http://127.0.0.1:8080. */
   url: string;
-  /** Stops accepting, finishes in-flight requests, flushes the audit trail, closes the store. */
+  /** Deletes expired rows now (the background job does it every minute). */
+  prune(): Promise<number>;
+  /** Stops accepting, finishes in-flight requests, flushes the audit trail, closes the stores. */
   close(): Promise<void>;
 }
 
@@ -56,24 +58,59 @@ export const LOGGER_OPTIONS = Object.freeze({
   },
 });
 
-/** The composition root: store → keys → domain → HTTP → listen. */
+/** How long a revocation matters to access tokens: their lifetime plus clock-skew leeway. */
+const LEEWAY = 60_000;
+
+/** The composition root: stores → keys → domain → HTTP → listen. */
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const random = options.random ?? systemRandom;
-  const db = openDatabase(config.dataDir);
+  let app: FastifyInstance | undefined;
+  const logError = (msg: string) => (err: unknown) => app?.log.error({ err }, msg);
+
+  const backend = await openBackend(config, logError('store error'));
   const keys = await loadOrCreateKeys(
-    config.dataDir,
+    backend.keys,
     { alg: config.signingAlg, accessTokenTtl: config.accessTokenTtl },
     { clock, random },
   );
-  const { keySet, refreshKey } = keys;
-  // `baton keys rotate` edits the key file; every server on this data dir follows it.
-  const stopWatching = keys.watch();
+  // `baton keys rotate` changes the key store; every server follows it.
+  const stopWatchingKeys = keys.watch();
 
-  let app: FastifyInstance | undefined;
-  const audit = createSqliteAuditSink(db, (err) => app?.log.error({ err }, 'audit write failed'));
+  let revocations: SessionDeps['revocations'];
+  let closeBus = async (): Promise<void> => {};
+  if (config.redisUrl) {
+    const { createRedisRevocationBus } = await import('./redis/revocation-bus.js');
+    const denySet = createDenySet({ accessTokenTtl: config.accessTokenTtl, leeway: LEEWAY, now: clock.now });
+    const bus = createRedisRevocationBus({
+      url: config.redisUrl,
+      store: backend.sessions,
+      denySet,
+      now: clock.now,
+      catchUpWindow: config.accessTokenTtl + LEEWAY,
+      onError: logError('revocation bus error'),
+      onStateChange: (healthy) =>
+        app?.log.warn(
+          { healthy },
+          healthy ? 'revocation bus caught up' : 'revocation bus down: checking the store',
+        ),
+    });
+    // Serve at once even if Redis is away: the store check covers the gap.
+    await bus.ready(3000).catch(() => {});
+    revocations = { denySet, bus };
+    closeBus = () => bus.close();
+  }
+
   const sessions = createSessions(
-    { store: createSqliteSessionStore(db), keys: keySet, refreshKey, clock, random, audit },
+    {
+      store: backend.sessions,
+      keys: keys.keySet,
+      refreshKey: keys.refreshKey,
+      clock,
+      random,
+      audit: backend.audit,
+      revocations,
+    },
     {
       issuer: config.issuer,
       audience: config.audience,
@@ -85,8 +122,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     },
   );
   const hasher = options.hasher ?? createArgon2Hasher();
-  const accounts = createAccounts({ users: createSqliteUserStore(db), hasher, clock, random, audit });
-  const ping = db.prepare('SELECT 1');
+  const accounts = createAccounts({ users: backend.users, hasher, clock, random, audit: backend.audit });
   app = await buildApp(
     {
       config,
@@ -94,20 +130,30 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       accounts,
       clients: createClientRegistry(config.clients),
       throttle: createLoginThrottle({ clock }),
-      ready: async () => ping.get() !== undefined,
+      ready: () => backend.ping(),
     },
     { logger: options.logger },
   );
+  const pruner = startPruner({
+    store: backend.sessions,
+    lease: backend.lease,
+    clock,
+    holder: Buffer.from(random.bytes(9)).toString('base64url'),
+    keepRevokedFor: config.accessTokenTtl + LEEWAY,
+    onError: logError('pruning failed'),
+  });
   const url = await app.listen({ port: config.port, host: config.host });
   const running = app;
   return {
     app: running,
     url,
+    prune: () => pruner.runOnce(),
     async close() {
-      stopWatching();
+      pruner.stop();
+      stopWatchingKeys();
       await running.close();
-      audit.flush();
-      db.close();
+      await closeBus();
+      await backend.close();
     },
   };
 }

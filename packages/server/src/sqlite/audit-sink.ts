@@ -1,16 +1,8 @@
-import type { AuditEvent, AuditSink } from '@baton/core';
+import type { AuditEvent } from '@baton/core';
+import { type BufferedAuditSink, createBufferedAuditSink } from '../audit-buffer.js';
 import type { SqliteDatabase } from './database.js';
 
-export interface BufferedAuditSink extends AuditSink {
-  /** Writes what is buffered now; called on shutdown. */
-  flush(): void;
-}
-
-/**
- * Audit events are buffered and written in one transaction per event-loop turn, so the
- * audit trail adds no write of its own to a rotation's hot path. A crash can lose the events
- * of the last turn (milliseconds); the sessions table itself is never behind.
- */
+/** The audit trail in SQLite: each buffered batch is one transaction. */
 export function createSqliteAuditSink(
   db: SqliteDatabase,
   onError: (error: unknown) => void,
@@ -32,29 +24,5 @@ export function createSqliteAuditSink(
       );
     }
   });
-  let buffer: AuditEvent[] = [];
-  let scheduled = false;
-
-  function flush(): void {
-    scheduled = false;
-    if (buffer.length === 0) return;
-    const events = buffer;
-    buffer = [];
-    try {
-      writeAll(events);
-    } catch (error) {
-      onError(error);
-    }
-  }
-
-  return {
-    record(event) {
-      buffer.push(event);
-      if (!scheduled) {
-        scheduled = true;
-        setImmediate(flush);
-      }
-    },
-    flush,
-  };
+  return createBufferedAuditSink((events) => writeAll(events), onError);
 }

@@ -57,4 +57,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX sessions_by_revocation ON sessions (revoked_at) WHERE revoked_at IS NOT NULL;
   CREATE INDEX revoked_access_tokens_by_expiry ON revoked_access_tokens (expires_at);
   `,
+  `
+  -- Leases: background jobs (pruning) run on one instance at a time.
+  CREATE TABLE leases (
+    name       TEXT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -1,0 +1,47 @@
+import type { AuditEvent, AuditSink } from '@baton/core';
+
+export interface BufferedAuditSink extends AuditSink {
+  /** Writes what is buffered now; called on shutdown. */
+  flush(): Promise<void>;
+}
+
+/**
+ * Audit events are buffered and written in one batch per event-loop turn, so the audit trail
+ * adds no write of its own to a rotation's hot path. A crash can lose the events of the last
+ * turn (milliseconds); the sessions table itself is never behind. A failed batch is reported
+ * to `onError` and dropped: auditing never fails a request.
+ */
+export function createBufferedAuditSink(
+  write: (events: AuditEvent[]) => Promise<void> | void,
+  onError: (error: unknown) => void,
+): BufferedAuditSink {
+  let buffer: AuditEvent[] = [];
+  let scheduled = false;
+  let inFlight: Promise<void> = Promise.resolve();
+
+  function flush(): Promise<void> {
+    scheduled = false;
+    if (buffer.length === 0) return inFlight;
+    const events = buffer;
+    buffer = [];
+    inFlight = inFlight.then(async () => {
+      try {
+        await write(events);
+      } catch (error) {
+        onError(error);
+      }
+    });
+    return inFlight;
+  }
+
+  return {
+    record(event) {
+      buffer.push(event);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    flush,
+  };
+}

@@ -1,0 +1,31 @@
+import type { SessionStore, UserStore } from '@baton/core';
+import type { BufferedAuditSink } from './audit-buffer.js';
+import type { Config } from './config.js';
+import type { KeyStore } from './keys/key-store.js';
+
+/** Everything persistent, for one kind of store: what the composition root and the CLI open. */
+export interface Backend {
+  sessions: SessionStore;
+  users: UserStore;
+  audit: BufferedAuditSink;
+  keys: KeyStore;
+  /**
+   * Takes or renews the named lease for `holder` until `now + ttl`; true when `holder` has it.
+   * Background jobs use it to run on one instance of a cluster at a time.
+   */
+  lease(name: string, holder: string, now: number, ttl: number): Promise<boolean>;
+  /** True when the store answers (for /readyz). */
+  ping(): Promise<boolean>;
+  /** Flushes the audit buffer and closes connections. */
+  close(): Promise<void>;
+}
+
+/** Opens the configured backend; PostgreSQL's driver is loaded only when configured. */
+export async function openBackend(config: Config, onError: (error: unknown) => void): Promise<Backend> {
+  if (config.store === 'postgres') {
+    const { openPostgresBackend } = await import('./postgres/backend.js');
+    return openPostgresBackend(config.databaseUrl!, onError);
+  }
+  const { openSqliteBackend } = await import('./sqlite/backend.js');
+  return openSqliteBackend(config.dataDir, onError);
+}

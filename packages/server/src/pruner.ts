@@ -1,0 +1,58 @@
+import type { Clock, SessionStore } from '@baton/core';
+import type { Backend } from './backend.js';
+
+export interface PrunerOptions {
+  store: SessionStore;
+  lease: Backend['lease'];
+  clock: Clock;
+  /** Who this instance is, for the lease. */
+  holder: string;
+  /** Revoked sessions are kept this long (ms) after revocation (deny-set catch-up needs one access-token lifetime). */
+  keepRevokedFor: number;
+  intervalMs?: number;
+  batchSize?: number;
+  onError(error: unknown): void;
+  onPruned?(count: number): void;
+}
+
+/**
+ * Deletes expired and long-revoked rows in small batches, yielding to requests between
+ * batches, on one instance of a cluster at a time (a lease in the store). Returns a function
+ * that stops it.
+ */
+export function startPruner(options: PrunerOptions): { runOnce(): Promise<number>; stop(): void } {
+  const interval = options.intervalMs ?? 60_000;
+  const batch = options.batchSize ?? 500;
+  let running = false;
+
+  async function runOnce(): Promise<number> {
+    if (running) return 0;
+    running = true;
+    try {
+      const now = options.clock.now();
+      if (!(await options.lease('prune', options.holder, now, interval * 2))) return 0;
+      let total = 0;
+      for (;;) {
+        const deleted = await options.store.deleteExpired(
+          options.clock.now(),
+          now - options.keepRevokedFor,
+          batch,
+        );
+        total += deleted;
+        if (deleted < batch) break;
+        await new Promise((r) => setImmediate(r)); // let waiting requests run
+      }
+      options.onPruned?.(total);
+      return total;
+    } catch (error) {
+      options.onError(error);
+      return 0;
+    } finally {
+      running = false;
+    }
+  }
+
+  const timer = setInterval(() => void runOnce(), interval);
+  timer.unref();
+  return { runOnce, stop: () => clearInterval(timer) };
+}

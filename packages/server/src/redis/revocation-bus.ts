@@ -1,0 +1,103 @@
+import type { DenySet, RevocationBus, RevocationEvent, SessionStore } from '@baton/core';
+import { Redis } from 'ioredis';
+
+export const REVOCATION_CHANNEL = 'baton:revocations';
+
+export interface RedisBusOptions {
+  url: string;
+  store: SessionStore;
+  denySet: DenySet;
+  now: () => number;
+  /** How far back a catch-up looks: one access-token lifetime plus leeway. */
+  catchUpWindow: number;
+  onError(error: unknown): void;
+  onStateChange?(healthy: boolean): void;
+}
+
+export interface RedisRevocationBus extends RevocationBus {
+  /** Resolves once subscribed and caught up (or rejects after `timeoutMs`). */
+  ready(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Revocation fan-out over Redis pub/sub. One connection publishes, one subscribes. The bus
+ * vouches for the deny-set (`healthy`) only while subscribed *and* caught up from the store:
+ * after every (re)connect it subscribes first, then reads the recent revocations from the
+ * store, then turns healthy — so nothing revoked while it was away is missed. While it is not
+ * healthy, access-token checks go to the store.
+ */
+export function createRedisRevocationBus(options: RedisBusOptions): RedisRevocationBus {
+  const connection = {
+    lazyConnect: false,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 2000,
+    retryStrategy: (attempt: number) => Math.min(100 * attempt, 2000),
+  };
+  const pub = new Redis(options.url, connection);
+  const sub = new Redis(options.url, { ...connection, enableOfflineQueue: true });
+  let healthy = false;
+  let generation = 0;
+  const waiters: Array<() => void> = [];
+
+  const setHealthy = (value: boolean): void => {
+    if (healthy === value) return;
+    healthy = value;
+    options.onStateChange?.(value);
+    if (value) for (const w of waiters.splice(0)) w();
+  };
+
+  sub.on('message', (_channel, message) => {
+    try {
+      options.denySet.add(JSON.parse(message) as RevocationEvent);
+    } catch (error) {
+      options.onError(error);
+    }
+  });
+  sub.on('ready', () => {
+    const mine = ++generation;
+    sub
+      .subscribe(REVOCATION_CHANNEL)
+      .then(() => options.store.listRecentRevocations(options.now() - options.catchUpWindow, options.now()))
+      .then((events) => {
+        for (const e of events) options.denySet.add(e);
+        if (mine === generation && sub.status === 'ready') setHealthy(true);
+      })
+      .catch((error: unknown) => {
+        options.onError(error);
+        // Not caught up: stay unhealthy and try again shortly (the store may be away too).
+        if (mine === generation) setTimeout(() => sub.status === 'ready' && sub.emit('ready'), 1000).unref();
+      });
+  });
+  for (const event of ['close', 'end', 'reconnecting', 'error'] as const) {
+    sub.on(event, (error?: unknown) => {
+      if (event === 'error') options.onError(error);
+      generation++;
+      setHealthy(false);
+    });
+  }
+  pub.on('error', options.onError);
+
+  return {
+    healthy: () => healthy,
+    async publish(event) {
+      await pub.publish(REVOCATION_CHANNEL, JSON.stringify(event));
+    },
+    ready(timeoutMs = 5000) {
+      if (healthy) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('redis revocation bus not ready')), timeoutMs);
+        waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+    async close() {
+      setHealthy(false);
+      sub.disconnect();
+      pub.disconnect();
+    },
+  };
+}

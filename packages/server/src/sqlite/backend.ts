@@ -1,0 +1,31 @@
+import type { Backend } from '../backend.js';
+import { createFileKeyStore } from '../keys/key-file.js';
+import { createSqliteAuditSink } from './audit-sink.js';
+import { openDatabase } from './database.js';
+import { createSqliteSessionStore } from './session-store.js';
+import { createSqliteUserStore } from './user-store.js';
+
+/** The embedded default: one SQLite file and `keys.json` in the data directory. */
+export function openSqliteBackend(dataDir: string, onError: (error: unknown) => void): Backend {
+  const db = openDatabase(dataDir);
+  const audit = createSqliteAuditSink(db, onError);
+  const ping = db.prepare('SELECT 1');
+  const lease = db.prepare<[{ name: string; holder: string; now: number; ttl: number }], { holder: string }>(
+    `INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @now + @ttl)
+     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+       WHERE leases.expires_at <= @now OR leases.holder = excluded.holder
+     RETURNING holder`,
+  );
+  return {
+    sessions: createSqliteSessionStore(db),
+    users: createSqliteUserStore(db),
+    audit,
+    keys: createFileKeyStore(dataDir),
+    lease: async (name, holder, now, ttl) => lease.get({ name, holder, now, ttl })?.holder === holder,
+    ping: async () => ping.get() !== undefined,
+    async close() {
+      await audit.flush();
+      db.close();
+    },
+  };
+}
