@@ -20,6 +20,8 @@ export interface AppDeps {
   throttle: LoginThrottle;
   /** True when the store answers. */
   ready: () => Promise<boolean>;
+  /** How access-token revocation is checked right now, for /readyz. */
+  revocationMode?: () => 'fan-out' | 'store';
 }
 
 export interface AppOptions {

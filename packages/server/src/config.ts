@@ -97,10 +97,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     if (!databaseUrl || !/^postgres(ql)?:\/\//.test(databaseUrl)) {
       fail('DATABASE_URL', 'expected a postgres:// URL when BATON_STORE=postgres');
     }
-    fail(
-      'BATON_STORE',
-      'this release serves the sqlite store only; postgres is on the roadmap (docs/roadmap.md)',
-    );
   }
   const redisUrl = read('REDIS_URL') ?? null;
   if (redisUrl !== null && !/^rediss?:\/\/\S+$/.test(redisUrl))

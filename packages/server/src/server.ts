@@ -131,6 +131,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       clients: createClientRegistry(config.clients),
       throttle: createLoginThrottle({ clock }),
       ready: () => backend.ping(),
+      revocationMode: () => (revocations?.bus.healthy() ? 'fan-out' : 'store'),
     },
     { logger: options.logger },
   );

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 
 /** JWKS and health checks. */
-export function publicRoutes(app: FastifyInstance, { sessions, ready }: AppDeps): void {
+export function publicRoutes(app: FastifyInstance, { sessions, ready, revocationMode }: AppDeps): void {
   app.get('/.well-known/jwks.json', async (_request, reply) => {
     // Short enough that a rotation's pre-published key is picked up long before it signs.
     reply.header('cache-control', 'public, max-age=300');
@@ -24,6 +24,8 @@ export function publicRoutes(app: FastifyInstance, { sessions, ready }: AppDeps)
         .header('retry-after', '5')
         .send({ error: 'temporarily_unavailable', error_description: 'The store is not answering.' });
     }
-    return { status: 'ok' };
+    // `fan-out`: access tokens are checked against the local deny-set fed by Redis;
+    // `store`: against the store (no Redis configured, or Redis away).
+    return { status: 'ok', revocation_checks: revocationMode?.() ?? 'store' };
   });
 }
