@@ -38,13 +38,14 @@ export function createRedisRevocationBus(options: RedisBusOptions): RedisRevocat
   const pub = new Redis(options.url, connection);
   const sub = new Redis(options.url, { ...connection, enableOfflineQueue: true });
   let healthy = false;
+  let closing = false;
   let generation = 0;
   const waiters: Array<() => void> = [];
 
   const setHealthy = (value: boolean): void => {
     if (healthy === value) return;
     healthy = value;
-    options.onStateChange?.(value);
+    if (!closing) options.onStateChange?.(value);
     if (value) for (const w of waiters.splice(0)) w();
   };
 
@@ -95,6 +96,7 @@ export function createRedisRevocationBus(options: RedisBusOptions): RedisRevocat
       });
     },
     async close() {
+      closing = true;
       setHealthy(false);
       sub.disconnect();
       pub.disconnect();
