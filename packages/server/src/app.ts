@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { authRoutes } from './http/auth-routes.js';
 import type { ClientRegistry } from './http/clients.js';
 import { registerCors } from './http/cors.js';
+import { demoRoutes } from './http/demo-routes.js';
 import { answerClientError, errorHandler, SECURITY_HEADERS, sendError, toBatonError } from './http/errors.js';
 import { parseForm } from './http/form.js';
 import { oauthRoutes } from './http/oauth-routes.js';
@@ -13,7 +14,7 @@ import { publicRoutes } from './http/public-routes.js';
 import { sessionRoutes } from './http/session-routes.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'allowedOrigins' | 'issuer' | 'resourceServers'>;
+  config: Pick<Config, 'allowedOrigins' | 'issuer' | 'resourceServers' | 'demo'>;
   sessions: Sessions;
   clients: ClientRegistry;
   accounts: Accounts;
@@ -98,5 +99,6 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   authRoutes(app, deps);
   sessionRoutes(app, deps);
   oauthRoutes(app, deps);
+  if (deps.config.demo) demoRoutes(app);
   return app;
 }

@@ -25,6 +25,8 @@ export interface Config {
   clients: ReadonlyArray<{ id: string; secret: string | null }>;
   allowedOrigins: readonly string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Serve the demo app at / and the browser SDK at /sdk/. */
+  demo: boolean;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -151,6 +153,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const logLevel = (read('LOG_LEVEL') ?? 'info') as Config['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) fail('LOG_LEVEL', `expected one of ${LOG_LEVELS.join(', ')}`);
 
+  const demoText = (read('BATON_DEMO') ?? 'on').toLowerCase();
+  if (!['on', 'off', 'true', 'false', '1', '0'].includes(demoText)) fail('BATON_DEMO', 'expected on or off');
+  const demo = ['on', 'true', '1'].includes(demoText);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -170,6 +176,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     clients: Object.freeze(clients),
     allowedOrigins: Object.freeze(allowedOrigins),
     logLevel,
+    demo,
   });
 }
 

@@ -98,20 +98,15 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
           description: 'refresh_token is required.',
         });
       }
-      try {
-        const tokens = await sessions.refresh(presented, {
-          ...requestContext(request),
-          // Confidential clients' tokens are refreshed at /oauth/token, with authentication.
-          acceptClient: (owner) => !clients.isConfidential(owner),
-        });
-        if (cookieMode) setRefreshCookie(reply, tokens.refreshToken, tokens.refreshTokenExpiresIn);
-        return sendTokens(reply, tokens, { includeRefreshToken: !cookieMode });
-      } catch (error) {
-        // A dead cookie is of no further use to the browser.
-        if (cookieMode && error instanceof BatonError && error.code === 'invalid_grant')
-          clearRefreshCookie(reply);
-        throw error;
-      }
+      const tokens = await sessions.refresh(presented, {
+        ...requestContext(request),
+        // Confidential clients' tokens are refreshed at /oauth/token, with authentication.
+        acceptClient: (owner) => !clients.isConfidential(owner),
+      });
+      // A failed refresh never touches the cookie: a late, stale request from another tab
+      // must not wipe (or roll back) the newer cookie that tab already holds.
+      if (cookieMode) setRefreshCookie(reply, tokens.refreshToken, tokens.refreshTokenExpiresIn);
+      return sendTokens(reply, tokens, { includeRefreshToken: !cookieMode });
     },
   );
 
