@@ -1,7 +1,7 @@
 // The browser story end to end in Debian's Chromium, driven by playwright-core: the demo
 // app and the @baton/client SDK against a real Baton, in cookie mode.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -49,6 +49,9 @@ describe('browser: demo app and SDK in Chromium', { skip: missing || false, conc
     await page.fill('#signup-form input[name=password]', PASSWORD);
     await page.click('#signup-form button[type=submit]');
     await page.waitForFunction(() => document.body.dataset.state === 'signed-in');
+    // Only the signed-in view shows.
+    assert.equal(await page.isVisible('#signin-form'), false);
+    assert.equal(await page.isVisible('#sessions'), true);
   }
   const state = (page: Page) => page.evaluate(() => document.body.dataset.state);
   const callMe = (page: Page) =>
@@ -235,6 +238,56 @@ describe('browser: demo app and SDK in Chromium', { skip: missing || false, conc
       assert.equal(await state(page), 'signed-in');
     } finally {
       await context.close();
+    }
+  });
+});
+
+describe('browser: the README quick start', { skip: missing || false }, () => {
+  it('works as printed, from a page on another origin of the same site', async () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const html = /<!-- browser-example -->\s*```html\n([\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(html, 'README has the browser example');
+    const pagePort = await freePort();
+    const batonPort = await freePort();
+    const server = await startTestServer({
+      PORT: String(batonPort),
+      BATON_ALLOWED_ORIGINS: `http://localhost:${pagePort}`,
+    });
+    const page = createServer((_req, res) => {
+      res.setHeader('content-type', 'text/html');
+      res.end(html.replaceAll('http://localhost:8080', `http://localhost:${batonPort}`));
+    });
+    await new Promise<void>((r) => page.listen(pagePort, '127.0.0.1', r));
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-sync',
+      ],
+    });
+    try {
+      const tab = await browser.newPage();
+      await tab.goto(`http://localhost:${pagePort}/`);
+      await tab.waitForFunction(
+        () => document.getElementById('out')?.textContent?.startsWith('signed in'),
+        null,
+        { timeout: 15_000 },
+      );
+      assert.equal(await tab.textContent('#out'), 'signed in as grace@example.com');
+      // A second visit (already registered) works too.
+      await tab.reload();
+      await tab.waitForFunction(
+        () => document.getElementById('out')?.textContent?.startsWith('signed in'),
+        null,
+        { timeout: 15_000 },
+      );
+    } finally {
+      await browser.close();
+      await new Promise((r) => page.close(r));
+      await server.close();
     }
   });
 });

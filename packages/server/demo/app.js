@@ -22,8 +22,15 @@ const when = (iso) => new Date(iso).toLocaleString();
 const ago = (ms) => {
   const s = Math.round(ms / 1000);
   const abs = Math.abs(s);
+  if (abs < 5) return 'just now';
   const text =
-    abs < 60 ? `${abs} s` : abs < 3600 ? `${Math.round(abs / 60)} min` : `${Math.round(abs / 3600)} h`;
+    abs < 60
+      ? `${abs} s`
+      : abs < 3600
+        ? `${Math.round(abs / 60)} min`
+        : abs < 172_800
+          ? `${Math.round(abs / 3600)} h`
+          : `${Math.round(abs / 86_400)} days`;
   return s >= 0 ? `in ${text}` : `${text} ago`;
 };
 
@@ -38,17 +45,14 @@ function device(ua) {
         : /Safari\//.test(ua)
           ? 'Safari'
           : ua.split(' ')[0];
-  const os = /Windows/.test(ua)
-    ? 'Windows'
-    : /Mac OS X/.test(ua)
-      ? 'macOS'
-      : /Android/.test(ua)
-        ? 'Android'
-        : /iPhone|iPad/.test(ua)
-          ? 'iOS'
-          : /Linux/.test(ua)
-            ? 'Linux'
-            : '';
+  const systems = [
+    [/iPhone|iPad/, 'iOS'],
+    [/Android/, 'Android'],
+    [/Windows/, 'Windows'],
+    [/Mac OS X/, 'macOS'],
+    [/Linux/, 'Linux'],
+  ];
+  const os = systems.find(([re]) => re.test(ua))?.[1] ?? '';
   return os ? `${browser} on ${os}` : browser;
 }
 
