@@ -114,8 +114,11 @@ interface KeyView<K> {
 /**
  * The pure lifecycle rule over a key list at `now`: which key signs, which are published.
  * The signer is the newest key of the policy's algorithm that has activated and is not
- * retired. A key stops signing when a newer key activates or it is retired; it stays
- * published for one access-token lifetime (plus leeway) after that, then expires.
+ * retired. A key stops signing when it is retired or when a newer key *of its own algorithm*
+ * activates (a key of another algorithm may still be signing on instances configured for
+ * it, so only its own successor or an explicit retirement ends it). It stays published for
+ * one access-token lifetime (plus leeway) after that, then expires. A key whose end is not
+ * known stays published.
  */
 export function keyStates<K extends Pick<SigningKey, 'alg' | 'activatesAt' | 'retiredAt' | 'kid'>>(
   keys: readonly K[],
@@ -129,14 +132,14 @@ export function keyStates<K extends Pick<SigningKey, 'alg' | 'activatesAt' | 're
   const views = keys.map((key): KeyView<K> => {
     if (key.activatesAt > now) return { key, state: 'pending', endedAt: null };
     if (key === signer) return { key, state: 'active', endedAt: null };
-    // It stopped signing when it was retired or when the next key activated, whichever came first.
     const successor = byActivation
-      .filter((k) => k.activatesAt > key.activatesAt && k.activatesAt <= now && k !== key)
+      .filter((k) => k.alg === key.alg && k.activatesAt > key.activatesAt && k.activatesAt <= now)
       .at(-1);
     const ends = [key.retiredAt, successor?.activatesAt].filter(
       (t): t is number => typeof t === 'number' && t <= now,
     );
-    const endedAt = ends.length > 0 ? Math.min(...ends) : now;
+    if (ends.length === 0) return { key, state: 'superseded', endedAt: null };
+    const endedAt = Math.min(...ends);
     const state = now < endedAt + policy.accessTokenTtl + leeway ? 'superseded' : 'expired';
     return { key, state, endedAt };
   });
@@ -205,6 +208,11 @@ export function createKeySet(
       return published;
     },
     replace(next) {
+      // A key list that cannot sign right now is refused: the caller keeps serving with the
+      // keys it has (a broken edit of the key store must not take the service down).
+      if (!keyStates(next, clock.now(), policy).signer) {
+        throw new Error(`refusing a key set with no active ${policy.alg} signing key`);
+      }
       keys = [...next];
       cacheKey = '';
       nextChangeAt = Number.NEGATIVE_INFINITY;

@@ -100,8 +100,8 @@ export interface Sessions {
   revokeToken(token: unknown, check: ClientCheck): Promise<void>;
   /** A valid access token of a live session, or `invalid_token`. */
   authenticate(accessToken: unknown): Promise<Authenticated>;
-  /** Revokes the session a genuine refresh token belongs to; `invalid_grant` when dead or forged. */
-  revokeByRefreshToken(refreshToken: unknown, reason: RevokeReason): Promise<string>;
+  /** Revokes the session a genuine refresh token belongs to; `invalid_grant` when dead, forged or another client's. */
+  revokeByRefreshToken(refreshToken: unknown, reason: RevokeReason, check?: ClientCheck): Promise<string>;
   revoke(sessionId: string, reason: RevokeReason): Promise<boolean>;
   revokeUser(userId: string, reason: RevokeReason): Promise<string[]>;
   list(userId: string): Promise<SessionView[]>;
@@ -221,6 +221,37 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
     }
   }
 
+  /**
+   * Ends a session by one of its genuine refresh tokens. A consumed token outside the grace
+   * window is a theft signal wherever it shows up (logout, RFC 7009), so it is recorded as reuse.
+   */
+  async function endByRefreshToken(
+    session: SessionRecord,
+    generation: number,
+    reason: RevokeReason,
+    now: number,
+  ): Promise<void> {
+    const consumed = generation < session.generation;
+    const inGrace = generation === session.generation - 1 && now - session.rotatedAt < config.reuseGrace;
+    if (consumed && !inGrace && session.revokedAt === null) {
+      audit.record({
+        type: 'reuse_detected',
+        at: now,
+        userId: session.userId,
+        sessionId: session.id,
+        detail: {
+          generation,
+          current: session.generation,
+          sinceRotationMs: now - session.rotatedAt,
+          via: reason,
+        },
+      });
+      await revokeSession(session, 'reuse_detected', now);
+      return;
+    }
+    await revokeSession(session, reason, now);
+  }
+
   async function revokeSession(session: SessionRecord, reason: RevokeReason, now: number): Promise<boolean> {
     const changed = await store.revokeSession(session.id, reason, now);
     if (changed) {
@@ -323,7 +354,8 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
           return { active: false };
         }
         const { session, generation } = found;
-        if (session.revokedAt !== null || now >= session.expiresAt) return { active: false };
+        // The same last-second rule as refresh: under a second left, the token is done.
+        if (session.revokedAt !== null || session.expiresAt - now < 1000) return { active: false };
         if (generation === session.generation) {
           const expiresAt = sessionEndsAt(session, config.refreshIdleTtl);
           return now < expiresAt
@@ -349,15 +381,16 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
       const now = clock.now();
       if (parseRefreshToken(token)) {
         let session: SessionRecord;
+        let generation: number;
         try {
-          session = (await authenticRefreshToken(token)).session;
+          ({ session, generation } = await authenticRefreshToken(token));
         } catch {
           return; // RFC 7009 §2.2: an invalid token needs no action
         }
         if (check.acceptClient && !check.acceptClient(session.clientId)) {
           throw new BatonError('unauthorized_client', `session ${session.id} belongs to ${session.clientId}`);
         }
-        await revokeSession(session, 'token_revoked', now);
+        await endByRefreshToken(session, generation, 'token_revoked', now);
         return;
       }
       let claims: AccessTokenClaims;
@@ -383,31 +416,15 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
       });
     },
 
-    async revokeByRefreshToken(refreshToken, reason) {
+    async revokeByRefreshToken(refreshToken, reason, check = {}) {
       const { session, generation } = await authenticRefreshToken(refreshToken);
       const now = clock.now();
+      if (check.acceptClient && !check.acceptClient(session.clientId)) {
+        throw grantError(`session ${session.id} belongs to client ${session.clientId}`);
+      }
       if (!isSessionLive(session, now, config.refreshIdleTtl))
         throw grantError(`session ${session.id} is not live`);
-      // A consumed token outside the grace window is a theft signal wherever it shows up.
-      const consumed = generation < session.generation;
-      const inGrace = generation === session.generation - 1 && now - session.rotatedAt < config.reuseGrace;
-      if (consumed && !inGrace) {
-        audit.record({
-          type: 'reuse_detected',
-          at: now,
-          userId: session.userId,
-          sessionId: session.id,
-          detail: {
-            generation,
-            current: session.generation,
-            sinceRotationMs: now - session.rotatedAt,
-            via: reason,
-          },
-        });
-        await revokeSession(session, 'reuse_detected', now);
-        return session.id;
-      }
-      await revokeSession(session, reason, now);
+      await endByRefreshToken(session, generation, reason, now);
       return session.id;
     },
 

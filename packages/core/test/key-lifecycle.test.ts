@@ -77,6 +77,38 @@ describe('key lifecycle', () => {
     assert.equal(keyStates([a, b], 1000 + 16 * MINUTE, policy).views[1]?.state, 'expired');
   });
 
+  it('switching algorithms: the old key stays published until it is retired, then one token lifetime', async () => {
+    const ed = loadSigningKey(await generateSigningKey('EdDSA', 0));
+    const es = loadSigningKey(await generateSigningKey('ES256', 10, 100));
+    const later = 100 + 60 * MINUTE;
+    // Servers still on EdDSA keep signing with it, whatever the ES256 key does.
+    assert.equal(keyStates([ed, es], later, policy).signer?.kid, ed.kid);
+    // Servers switched to ES256: the EdDSA key's end is unknown (some instance may still use it).
+    const esPolicy = { ...policy, alg: 'ES256' as const };
+    const switched = keyStates([ed, es], later, esPolicy);
+    assert.equal(switched.signer?.kid, es.kid);
+    assert.equal(switched.views[0]?.state, 'superseded');
+    assert.equal(switched.views[0]?.endedAt, null);
+    assert.equal(
+      keyStates([ed, es], later * 10, esPolicy).views[0]?.state,
+      'superseded',
+      'never expires on its own',
+    );
+    const retired = { ...ed, retiredAt: later };
+    assert.equal(keyStates([retired, es], later + 16 * MINUTE - 1, esPolicy).views[0]?.state, 'superseded');
+    assert.equal(keyStates([retired, es], later + 16 * MINUTE, esPolicy).views[0]?.state, 'expired');
+  });
+
+  it('refuses to replace a key set with one that cannot sign, and keeps serving', async () => {
+    const clock = createManualClock(0);
+    const a = loadSigningKey(await generateSigningKey('EdDSA', 0));
+    const keys = createKeySet([a], policy, clock);
+    const pending = loadSigningKey(await generateSigningKey('EdDSA', 0, 100));
+    assert.throws(() => keys.replace([]), /no active EdDSA/);
+    assert.throws(() => keys.replace([pending]), /no active EdDSA/);
+    assert.equal(keys.signer().kid, a.kid);
+  });
+
   it('refuses a key set with no active key of the algorithm', async () => {
     const pending = loadSigningKey(await generateSigningKey('EdDSA', 0, 100));
     assert.throws(() => createKeySet([pending], policy, { now: () => 0 }), /no active EdDSA/);

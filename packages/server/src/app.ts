@@ -1,7 +1,7 @@
 import type { Accounts, LoginThrottle, Sessions } from '@baton/core';
 import { BatonError } from '@baton/core';
 import cookie from '@fastify/cookie';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.js';
 import { authRoutes } from './http/auth-routes.js';
 import type { ClientRegistry } from './http/clients.js';
@@ -59,11 +59,18 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
       description:
         'Send application/json on /auth routes and application/x-www-form-urlencoded on /oauth routes.',
     });
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (request.url.startsWith('/oauth/')) return done(wrongType(), undefined);
+  const isUtf8 = (request: FastifyRequest): boolean => {
     const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
-    if (charset !== undefined && !/^utf-?8$/i.test(charset)) return done(wrongType(), undefined);
+    return charset === undefined || /^utf-?8$/i.test(charset);
+  };
+  app.removeAllContentTypeParsers();
+  // Decided by the matched route, never by the raw URL (which may be percent-encoded or in
+  // absolute form and still route to /oauth/...).
+  const isOauth = (request: FastifyRequest): boolean =>
+    (request.routeOptions?.config as { oauth?: boolean } | undefined)?.oauth === true;
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (isOauth(request)) return done(wrongType(), undefined);
+    if (!isUtf8(request)) return done(wrongType(), undefined);
     if (typeof body !== 'string' || body.trim() === '') return done(null, null);
     parseJson(request, body, done);
   });
@@ -71,7 +78,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     'application/x-www-form-urlencoded',
     { parseAs: 'string' },
     (request, body, done) => {
-      if (!request.url.startsWith('/oauth/')) return done(wrongType(), undefined);
+      if (!isOauth(request) || !isUtf8(request)) return done(wrongType(), undefined);
       try {
         done(null, parseForm(String(body)));
       } catch (error) {

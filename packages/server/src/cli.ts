@@ -9,7 +9,7 @@ import {
 } from '@baton/core';
 import { openBackend } from './backend.js';
 import { type Config, ConfigError, loadConfig, parseDuration } from './config.js';
-import { addSigningKey, type KeyStore, removeSigningKeys } from './keys/key-store.js';
+import { addSigningKey, type KeyStore, removeSigningKeys, retireSigningKey } from './keys/key-store.js';
 
 /**
  * `baton <command>`: operator commands on the data directory of BATON_DATA_DIR (the same
@@ -23,9 +23,13 @@ Commands:
   keys rotate [--activate-in D]  add a signing key; it is published now and signs after D
                                  (default 10m, longer than the JWKS cache time of 5 min)
                                  [--alg EdDSA|ES256|RS256]  (default BATON_SIGNING_ALG)
+  keys retire <kid>              stop a key signing now; it stays published until its tokens expire
+                                 (after switching every server to another algorithm, say)
   keys prune                     remove keys that can no longer verify a live token
 
-Configuration comes from the environment, as for the server (BATON_DATA_DIR, ...).`;
+Configuration comes from the environment, as for the server (BATON_STORE, DATABASE_URL or
+BATON_DATA_DIR, BATON_SIGNING_ALG). Key lifetimes use the longest access-token lifetime any
+server recorded in the key store.`;
 
 class UsageError extends Error {}
 
@@ -69,9 +73,13 @@ async function keysCommand(
   store: KeyStore,
   config: Config,
   now: number,
-  policy: KeyPolicy,
+  initialPolicy: KeyPolicy,
 ): Promise<number> {
-  const stored = async () => (await store.read())?.signingKeys ?? [];
+  let policy = initialPolicy;
+  const doc = await store.read();
+  const stored = async () => doc?.signingKeys ?? [];
+  // The servers' own lifetime, not this shell's: never prune a key a server still needs.
+  policy = { ...policy, accessTokenTtl: Math.max(policy.accessTokenTtl, doc?.maxAccessTokenTtl ?? 0) };
 
   if (sub === 'list') {
     const keys = (await stored()).map(loadSigningKey);
@@ -98,10 +106,32 @@ async function keysCommand(
       throw new UsageError(`--activate-in: expected a duration such as 10m, got ${delayText}`);
     const alg = (option(args, '--alg') ?? config.signingAlg) as SigningAlgorithm;
     if (!SIGNING_ALGORITHMS.includes(alg)) throw new UsageError('--alg: expected EdDSA, ES256 or RS256');
+    if (delay < 5 * 60_000) {
+      console.error(
+        'baton: warning: the new key signs in less than 5 minutes; verifiers caching the JWKS longer may refuse its tokens until they refetch',
+      );
+    }
     const key = await addSigningKey(store, alg, { createdAt: now, activatesAt: now + delay });
     console.log(
       `added ${alg} key ${key.kid}: published now, signs from ${new Date(now + delay).toISOString()}`,
     );
+    return 0;
+  }
+
+  if (sub === 'retire') {
+    const kid = args[2];
+    if (!kid || kid.startsWith('--')) throw new UsageError('keys retire needs a key id (see keys list)');
+    const keys = (await stored()).map(loadSigningKey);
+    const target = keys.find((k) => k.kid === kid);
+    if (!target) throw new Error(`no key ${kid}`);
+    const after = keys.map((k) => (k.kid === kid ? { ...k, retiredAt: now } : k));
+    if (!keyStates(after, now, policy).signer) {
+      throw new Error(
+        `refusing to retire ${kid}: no other active ${policy.alg} key would sign (run keys rotate first)`,
+      );
+    }
+    await retireSigningKey(store, kid, now);
+    console.log(`retired ${kid}: it no longer signs and leaves the JWKS once its last tokens have expired`);
     return 0;
   }
 

@@ -84,8 +84,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const reuseGrace = duration('BATON_REUSE_GRACE', '10s', { allowZero: true });
 
   const issuer = read('BATON_ISSUER') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  if (read('BATON_ISSUER') !== undefined && !isHttpUrl(issuer))
-    fail('BATON_ISSUER', 'expected an http(s) URL');
+  if (read('BATON_ISSUER') !== undefined && (!isHttpUrl(issuer) || /[?#]/.test(issuer))) {
+    fail('BATON_ISSUER', 'expected an http(s) URL without query or fragment (RFC 8414 §2)');
+  }
   const audience = read('BATON_AUDIENCE') ?? 'baton';
 
   const alg = read('BATON_SIGNING_ALG') ?? 'EdDSA';

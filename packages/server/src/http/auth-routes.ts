@@ -40,6 +40,9 @@ interface Credentials {
 /** /auth/register, /auth/login, /auth/refresh, /auth/logout, /auth/logout-all, /auth/me. */
 export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { sessions, accounts, throttle, config, clients } = deps;
+  // /auth/* has no client authentication: confidential clients' refresh tokens are used (and
+  // revoked) at /oauth/*, where the client proves who it is.
+  const publicOnly = { acceptClient: (owner: string) => !clients.isConfidential(owner) };
 
   app.post<{ Body: Credentials }>(
     '/auth/register',
@@ -101,7 +104,7 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
       const tokens = await sessions.refresh(presented, {
         ...requestContext(request),
         // Confidential clients' tokens are refreshed at /oauth/token, with authentication.
-        acceptClient: (owner) => !clients.isConfidential(owner),
+        ...publicOnly,
       });
       // A failed refresh never touches the cookie: a late, stale request from another tab
       // must not wipe (or roll back) the newer cookie that tab already holds.
@@ -120,7 +123,7 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
       // expired by the time the user clicks "sign out". So: cookie, then Bearer, then body.
       if (cookie !== undefined) {
         try {
-          await sessions.revokeByRefreshToken(cookie, 'logout');
+          await sessions.revokeByRefreshToken(cookie, 'logout', publicOnly);
         } finally {
           clearRefreshCookie(reply); // dead or now revoked: either way of no further use
         }
@@ -135,7 +138,7 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
             description: 'Send a Bearer access token, a refresh_token, or the refresh cookie.',
           });
         }
-        await sessions.revokeByRefreshToken(presented, 'logout');
+        await sessions.revokeByRefreshToken(presented, 'logout', publicOnly);
       }
       return reply.code(204).send();
     },

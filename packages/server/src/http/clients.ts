@@ -27,8 +27,10 @@ export function secretEquals(presented: string, expected: string): boolean {
 /** Decodes `Authorization: Basic` into id and secret (each form-urlencoded, RFC 6749 §2.3.1). */
 export function basicCredentials(request: FastifyRequest): { id: string; secret: string } | null {
   const header = request.headers.authorization;
-  if (typeof header !== 'string' || !/^\s*basic\s/i.test(header)) return null;
-  const decoded = Buffer.from(header.trim().slice(5).trim(), 'base64').toString('utf8');
+  if (typeof header !== 'string' || !/^\s*basic(\s|$)/i.test(header)) return null;
+  const encoded = header.trim().slice(5).trim();
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) throw invalidClient('malformed basic credentials');
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) throw invalidClient('malformed basic credentials');
   try {

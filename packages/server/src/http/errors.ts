@@ -55,6 +55,20 @@ export const SECURITY_HEADERS = Object.freeze({
   'x-frame-options': 'DENY',
 });
 
+/**
+ * What a 5xx log line says about its cause: the error's class, code and where it was thrown,
+ * but no message (it may quote request data) and no stack trace.
+ */
+export function describeFailure(error: unknown): Record<string, string> {
+  const e = error as { name?: unknown; code?: unknown; stack?: unknown };
+  const frame = /\n\s+at (?:.*\()?(.*?:\d+:\d+)\)?/.exec(String(e?.stack ?? ''))?.[1];
+  return {
+    type: String(e?.name ?? typeof error),
+    ...(typeof e?.code === 'string' ? { code: e.code } : {}),
+    ...(frame ? { at: frame.replace(/^.*\/(packages|node_modules)\//, '$1/') } : {}),
+  };
+}
+
 export function sendError(reply: FastifyReply, error: BatonError, { oauth = false } = {}): FastifyReply {
   const spec = ERROR_TABLE[error.code];
   const status = (oauth ? spec.oauthStatus : undefined) ?? spec.status;
@@ -83,7 +97,8 @@ export function errorHandler(
   reply: FastifyReply,
 ): FastifyReply {
   const baton = toBatonError(error);
-  if (baton.status >= 500) request.log.error({ err: baton.cause ?? baton }, 'request failed');
+  if (baton.status >= 500)
+    request.log.error({ failure: describeFailure(baton.cause ?? baton) }, 'request failed');
   const oauth = (request.routeOptions?.config as { oauth?: boolean } | undefined)?.oauth === true;
   return sendError(reply, baton, { oauth });
 }

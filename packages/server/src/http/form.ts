@@ -7,6 +7,11 @@ import { BatonError } from '@baton/core';
 export function parseForm(body: string): Record<string, string> {
   const out: Record<string, string> = Object.create(null);
   for (const [name, value] of new URLSearchParams(body)) {
+    if (name === '') {
+      throw new BatonError('invalid_request', 'empty parameter name', {
+        description: 'A parameter has no name.',
+      });
+    }
     if (name in out) {
       throw new BatonError('invalid_request', `parameter ${name.slice(0, 40)} repeated`, {
         description: 'A parameter was sent more than once.',

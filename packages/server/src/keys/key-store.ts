@@ -17,6 +17,12 @@ export interface KeyDocument {
   /** base64 of 32 random bytes: the refresh-token derivation key. */
   refreshTokenKey: string;
   signingKeys: StoredSigningKey[];
+  /**
+   * The longest access-token lifetime (ms) any server on this store was started with: how
+   * long a key must stay published after it stopped signing. Tools such as `keys prune` use
+   * it instead of their own configuration.
+   */
+  maxAccessTokenTtl?: number;
 }
 
 /**
@@ -81,6 +87,12 @@ export async function loadOrCreateKeys(
       d.signingKeys.some((k) => k.alg === alg) ? d : { ...d, signingKeys: [...d.signingKeys, key] },
     );
   }
+  if ((doc.maxAccessTokenTtl ?? 0) < policy.accessTokenTtl) {
+    doc = await store.update((d) => ({
+      ...d,
+      maxAccessTokenTtl: Math.max(d.maxAccessTokenTtl ?? 0, policy.accessTokenTtl),
+    }));
+  }
   const keySet = createKeySet(doc.signingKeys.map(loadSigningKey), policy, deps.clock);
   const reload = async (): Promise<void> => {
     const next = await store.read();
@@ -108,6 +120,14 @@ export async function addSigningKey(
   const key = await generateSigningKey(alg, at.createdAt, at.activatesAt);
   await store.update((d) => ({ ...d, signingKeys: [...d.signingKeys, key] }));
   return key;
+}
+
+/** Stops a key signing at `at`; it stays published one access-token lifetime longer. */
+export async function retireSigningKey(store: KeyStore, kid: string, at: number): Promise<void> {
+  await store.update((d) => {
+    if (!d.signingKeys.some((k) => k.kid === kid)) throw new Error(`no key ${kid}`);
+    return { ...d, signingKeys: d.signingKeys.map((k) => (k.kid === kid ? { ...k, retiredAt: at } : k)) };
+  });
 }
 
 /** Removes keys (expired ones, or in an emergency a compromised one). */
