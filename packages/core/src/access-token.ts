@@ -1,4 +1,4 @@
-import { sign, verify } from 'node:crypto';
+import { type KeyObject, sign, verify } from 'node:crypto';
 import { base64url, fromBase64url } from './encoding.js';
 import { BatonError } from './errors.js';
 import type { KeySet, SigningAlgorithm, SigningKey } from './keys.js';
@@ -56,8 +56,33 @@ export interface VerifyOptions {
   leewaySeconds?: number;
 }
 
-function reject(description: string): never {
-  throw new BatonError('invalid_token', description, { description });
+/** Why an access token was refused: stable, for code; the description is for people. */
+export type AccessTokenProblem =
+  | 'malformed'
+  | 'unknown_key'
+  | 'algorithm'
+  | 'type'
+  | 'signature'
+  | 'issuer'
+  | 'audience'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'claims'
+  | 'revoked'
+  | 'keys_unavailable';
+
+/** A refused access token: `code` is always `invalid_token`; `problem` says why. */
+export class AccessTokenError extends BatonError {
+  readonly problem: AccessTokenProblem;
+  constructor(problem: AccessTokenProblem, description: string) {
+    super('invalid_token', description, { description });
+    this.name = 'AccessTokenError';
+    this.problem = problem;
+  }
+}
+
+function reject(problem: AccessTokenProblem, description: string): never {
+  throw new AccessTokenError(problem, description);
 }
 
 function parseSegment(segment: string): Record<string, unknown> {
@@ -65,14 +90,101 @@ function parseSegment(segment: string): Record<string, unknown> {
   try {
     value = JSON.parse(fromBase64url(segment).toString('utf8'));
   } catch {
-    reject('The access token is malformed.');
+    reject('malformed', 'The access token is malformed.');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    reject('The access token is malformed.');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    reject('malformed', 'The access token is malformed.');
+  }
   return value as Record<string, unknown>;
 }
 
 const isNumericDate = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+
+/** A compact JWS split and its header checked; nothing of the payload is trusted yet. */
+export interface DecodedAccessToken {
+  header: { alg: string; kid: string } & Record<string, unknown>;
+  signingInput: string;
+  payloadSegment: string;
+  signature: Buffer;
+}
+
+/**
+ * The checks that need no key: size, the compact form (base64url and two dots only: no
+ * padding, whitespace or JSON serialization), a JSON header naming a `kid`, an allowed `alg`,
+ * `typ` at+jwt, no `crit`, and a canonically encoded signature. Runs before any key lookup.
+ */
+export function decodeAccessToken(token: unknown, algorithms: readonly string[]): DecodedAccessToken {
+  if (typeof token !== 'string' || token.length === 0 || token.length > MAX_ACCESS_TOKEN_LENGTH) {
+    reject('malformed', 'The access token is missing or malformed.');
+  }
+  if (!COMPACT_JWS.test(token)) reject('malformed', 'The access token is malformed.');
+  const [h, p, s] = token.split('.') as [string, string, string];
+  const header = parseSegment(h);
+  if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
+    reject('algorithm', 'The access token uses an algorithm that is not allowed.');
+  }
+  if (typeof header.kid !== 'string' || header.kid.length > 256)
+    reject('unknown_key', 'The access token names no known key.');
+  if (header.typ !== 'at+jwt' && header.typ !== 'application/at+jwt')
+    reject('type', 'The token is not an access token.');
+  if (header.crit !== undefined) reject('malformed', 'The access token has unsupported critical headers.');
+  const signature = fromBase64url(s);
+  // One spelling per signature: base64url's spare low bits in the last character would
+  // otherwise give one token several string forms.
+  if (base64url(signature) !== s) reject('malformed', 'The access token is malformed.');
+  return {
+    header: header as DecodedAccessToken['header'],
+    signingInput: `${h}.${p}`,
+    payloadSegment: p,
+    signature,
+  };
+}
+
+/** Checks the signature with `key`, whose algorithm must be the header's. */
+export function checkSignature(
+  decoded: DecodedAccessToken,
+  key: { alg: string; publicKey: KeyObject },
+): void {
+  if (decoded.header.alg !== key.alg)
+    reject('algorithm', 'The access token uses an algorithm that is not allowed.');
+  const { digest, dsaEncoding } = signatureParams(key.alg as SigningAlgorithm);
+  const ok = verify(
+    digest,
+    Buffer.from(decoded.signingInput),
+    dsaEncoding ? { key: key.publicKey, dsaEncoding } : key.publicKey,
+    decoded.signature,
+  );
+  if (!ok) reject('signature', 'The access token signature is invalid.');
+}
+
+/** `iss`, `aud`, `exp`, `iat`, `nbf` as strict numbers, and the claims Baton relies on. */
+export function checkClaims(
+  decoded: DecodedAccessToken,
+  options: { issuer: string; audience: string; now: number; leewaySeconds?: number },
+): AccessTokenClaims {
+  const claims = parseSegment(decoded.payloadSegment);
+  const leeway = options.leewaySeconds ?? 0;
+  const nowSeconds = options.now / 1000;
+  if (claims.iss !== options.issuer) reject('issuer', 'The access token was issued by someone else.');
+  const aud = claims.aud;
+  if (!(aud === options.audience || (Array.isArray(aud) && aud.includes(options.audience)))) {
+    reject('audience', 'The access token is meant for another audience.');
+  }
+  if (!isNumericDate(claims.exp) || !isNumericDate(claims.iat))
+    reject('claims', 'The access token has malformed time claims.');
+  if (nowSeconds >= claims.exp + leeway) reject('expired', 'The access token has expired.');
+  if (claims.iat > nowSeconds + leeway) reject('not_yet_valid', 'The access token was issued in the future.');
+  if (claims.nbf !== undefined && (!isNumericDate(claims.nbf) || claims.nbf > nowSeconds + leeway)) {
+    reject('not_yet_valid', 'The access token is not valid yet.');
+  }
+  for (const name of ['sub', 'sid', 'jti', 'client_id'] as const) {
+    if (typeof claims[name] !== 'string' || claims[name] === '')
+      reject('claims', 'The access token lacks required claims.');
+  }
+  return claims as unknown as AccessTokenClaims;
+}
+
+const ALL_ALGORITHMS: readonly string[] = ['EdDSA', 'ES256', 'RS256'];
 
 /**
  * Verifies a Baton access token issued by this server: compact JWS only, the header's `alg`
@@ -81,51 +193,9 @@ const isNumericDate = (v: unknown): v is number => typeof v === 'number' && Numb
  * as `jku`, `x5u` and `jwk` are ignored: keys come only from our own key set.
  */
 export function verifyAccessToken(token: unknown, options: VerifyOptions): AccessTokenClaims {
-  if (typeof token !== 'string' || token.length === 0 || token.length > MAX_ACCESS_TOKEN_LENGTH) {
-    reject('The access token is missing or malformed.');
-  }
-  if (!COMPACT_JWS.test(token)) reject('The access token is malformed.');
-  const [h, p, s] = token.split('.') as [string, string, string];
-  const header = parseSegment(h);
-  if (typeof header.kid !== 'string') reject('The access token names no known key.');
-  const key = options.keys.find(header.kid);
-  if (!key) reject('The access token names no known key.');
-  if (header.alg !== key.alg) reject('The access token uses an algorithm that is not allowed.');
-  if (header.typ !== 'at+jwt' && header.typ !== 'application/at+jwt')
-    reject('The token is not an access token.');
-  if (header.crit !== undefined) reject('The access token has unsupported critical headers.');
-
-  const { digest, dsaEncoding } = signatureParams(key.alg);
-  const signature = fromBase64url(s);
-  // One spelling per signature: base64url's spare low bits in the last character would
-  // otherwise give one token several string forms.
-  if (base64url(signature) !== s) reject('The access token is malformed.');
-  const ok = verify(
-    digest,
-    Buffer.from(`${h}.${p}`),
-    dsaEncoding ? { key: key.publicKey, dsaEncoding } : key.publicKey,
-    signature,
-  );
-  if (!ok) reject('The access token signature is invalid.');
-
-  const claims = parseSegment(p);
-  const leeway = options.leewaySeconds ?? 0;
-  const nowSeconds = options.now / 1000;
-  if (claims.iss !== options.issuer) reject('The access token was issued by someone else.');
-  const aud = claims.aud;
-  if (!(aud === options.audience || (Array.isArray(aud) && aud.includes(options.audience)))) {
-    reject('The access token is meant for another audience.');
-  }
-  if (!isNumericDate(claims.exp) || !isNumericDate(claims.iat))
-    reject('The access token has malformed time claims.');
-  if (nowSeconds >= claims.exp + leeway) reject('The access token has expired.');
-  if (claims.iat > nowSeconds + leeway) reject('The access token was issued in the future.');
-  if (claims.nbf !== undefined && (!isNumericDate(claims.nbf) || claims.nbf > nowSeconds + leeway)) {
-    reject('The access token is not valid yet.');
-  }
-  for (const name of ['sub', 'sid', 'jti', 'client_id'] as const) {
-    if (typeof claims[name] !== 'string' || claims[name] === '')
-      reject('The access token lacks required claims.');
-  }
-  return claims as unknown as AccessTokenClaims;
+  const decoded = decodeAccessToken(token, ALL_ALGORITHMS);
+  const key = options.keys.find(decoded.header.kid);
+  if (!key) reject('unknown_key', 'The access token names no known key.');
+  checkSignature(decoded, key);
+  return checkClaims(decoded, options);
 }

@@ -1,5 +1,11 @@
 export {
   type AccessTokenClaims,
+  AccessTokenError,
+  type AccessTokenProblem,
+  checkClaims,
+  checkSignature,
+  type DecodedAccessToken,
+  decodeAccessToken,
   MAX_ACCESS_TOKEN_LENGTH,
   signAccessToken,
   type VerifyOptions,

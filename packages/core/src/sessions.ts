@@ -36,6 +36,8 @@ export interface SessionDeps {
    * checked against the local deny-set instead of the store, while the bus is healthy.
    */
   revocations?: { denySet: DenySet; bus: RevocationBus };
+  /** Told of every revocation made here (for example to stream them to resource servers). */
+  onRevocation?: (event: RevocationEvent) => void;
   keys: KeySet;
   refreshKey: RefreshTokenKey;
   clock: Clock;
@@ -211,6 +213,7 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
 
   /** Tells this instance's deny-set and every other instance. Never fails the caller. */
   async function announce(event: RevocationEvent): Promise<void> {
+    deps.onRevocation?.(event);
     if (!deps.revocations) return;
     deps.revocations.denySet.add(event);
     try {

@@ -11,6 +11,7 @@ import { answerClientError, errorHandler, SECURITY_HEADERS, sendError, toBatonEr
 import { parseForm } from './http/form.js';
 import { oauthRoutes } from './http/oauth-routes.js';
 import { publicRoutes } from './http/public-routes.js';
+import { type FeedDeps, revocationFeedRoute } from './http/revocation-feed-route.js';
 import { sessionRoutes } from './http/session-routes.js';
 
 export interface AppDeps {
@@ -21,6 +22,8 @@ export interface AppDeps {
   throttle: LoginThrottle;
   /** True when the store answers. */
   ready: () => Promise<boolean>;
+  /** Streams revocations to resource servers at /oauth/revocations, when present. */
+  revocationFeed?: Omit<FeedDeps, 'resourceServers'>;
   /** How access-token revocation is checked right now, for /readyz. */
   revocationMode?: () => 'fan-out' | 'store';
 }
@@ -106,6 +109,9 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   authRoutes(app, deps);
   sessionRoutes(app, deps);
   oauthRoutes(app, deps);
+  if (deps.revocationFeed) {
+    revocationFeedRoute(app, { ...deps.revocationFeed, resourceServers: deps.config.resourceServers });
+  }
   if (deps.config.demo) demoRoutes(app);
   return app;
 }

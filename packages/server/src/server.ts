@@ -18,6 +18,7 @@ import { createClientRegistry, DEFAULT_CLIENT_ID } from './http/clients.js';
 import { loadOrCreateKeys } from './keys/key-store.js';
 import { createArgon2Hasher } from './passwords.js';
 import { startPruner } from './pruner.js';
+import { createRevocationStream } from './revocation-stream.js';
 
 export interface ServerOptions {
   logger?: FastifyServerOptions['logger'];
@@ -77,6 +78,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   // `baton keys rotate` changes the key store; every server follows it.
   const stopWatchingKeys = keys.watch();
 
+  const stream = createRevocationStream();
   let revocations: SessionDeps['revocations'];
   let closeBus = async (): Promise<void> => {};
   if (config.redisUrl) {
@@ -89,6 +91,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       now: clock.now,
       catchUpWindow: config.accessTokenTtl + LEEWAY,
       onError: logError('revocation bus error'),
+      onEvent: (event) => stream.publish(event),
       onStateChange: (healthy) =>
         app?.log.warn(
           { healthy },
@@ -110,6 +113,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       random,
       audit: backend.audit,
       revocations,
+      onRevocation: (event) => stream.publish(event),
     },
     {
       issuer: config.issuer,
@@ -131,6 +135,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       clients: createClientRegistry(config.clients),
       throttle: createLoginThrottle({ clock }),
       ready: () => backend.ping(),
+      revocationFeed: {
+        store: backend.sessions,
+        stream,
+        now: clock.now,
+        window: config.accessTokenTtl + LEEWAY,
+      },
       revocationMode: () => (revocations?.bus.healthy() ? 'fan-out' : 'store'),
     },
     { logger: options.logger },

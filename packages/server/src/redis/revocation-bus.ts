@@ -12,6 +12,8 @@ export interface RedisBusOptions {
   catchUpWindow: number;
   onError(error: unknown): void;
   onStateChange?(healthy: boolean): void;
+  /** Every event received from other instances. */
+  onEvent?(event: RevocationEvent): void;
 }
 
 export interface RedisRevocationBus extends RevocationBus {
@@ -51,7 +53,9 @@ export function createRedisRevocationBus(options: RedisBusOptions): RedisRevocat
 
   sub.on('message', (_channel, message) => {
     try {
-      options.denySet.add(JSON.parse(message) as RevocationEvent);
+      const event = JSON.parse(message) as RevocationEvent;
+      options.denySet.add(event);
+      options.onEvent?.(event);
     } catch (error) {
       options.onError(error);
     }

@@ -1,0 +1,59 @@
+import type { RevocationEvent, SessionStore } from '@baton/core';
+import type { FastifyInstance } from 'fastify';
+import type { RevocationStream } from '../revocation-stream.js';
+import { basicCredentials, invalidClient, secretEquals } from './clients.js';
+
+export interface FeedDeps {
+  store: SessionStore;
+  stream: RevocationStream;
+  resourceServers: ReadonlyArray<{ id: string; secret: string }>;
+  now: () => number;
+  /** How far back the catch-up goes: one access-token lifetime plus leeway. */
+  window: number;
+}
+
+/**
+ * `GET /oauth/revocations`: a Server-Sent Events stream for resource servers (HTTP Basic, a
+ * `BATON_RESOURCE_SERVERS` credential). It opens with a `catch-up` event listing every
+ * revocation whose tokens may still be alive, then sends each new one as a `revoked` event
+ * the moment this instance learns of it, with a comment line every 15 s to keep proxies open.
+ * Events carry session ids and token ids only.
+ */
+export function revocationFeedRoute(app: FastifyInstance, deps: FeedDeps): void {
+  const servers = new Map(deps.resourceServers.map((r) => [r.id, r.secret]));
+  app.get('/oauth/revocations', { config: { oauth: true } }, async (request, reply) => {
+    const caller = basicCredentials(request);
+    const expected = caller ? servers.get(caller.id) : undefined;
+    if (!caller || expected === undefined || !secretEquals(caller.secret, expected)) {
+      throw invalidClient('revocation feed caller not authenticated');
+    }
+    const pending: RevocationEvent[] = [];
+    let ready = false;
+    const raw = reply.raw;
+    const send = (event: string, data: unknown): void => {
+      raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    const unsubscribe = deps.stream.subscribe((event) =>
+      ready ? send('revoked', event) : pending.push(event),
+    );
+    const catchUp = await deps.store.listRecentRevocations(deps.now() - deps.window, deps.now());
+    reply.hijack();
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      connection: 'keep-alive',
+    });
+    send('catch-up', catchUp);
+    for (const e of pending) send('revoked', e);
+    ready = true;
+    const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
+    heartbeat.unref();
+    const stop = (): void => {
+      clearInterval(heartbeat);
+      unsubscribe();
+    };
+    raw.on('close', stop);
+    request.raw.on('close', stop);
+  });
+}
