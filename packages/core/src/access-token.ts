@@ -98,6 +98,19 @@ function parseSegment(segment: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+// Every token of one key has the same header segment, so its parse is kept (a parse, not a
+// verdict: the checks below still run on every token).
+const headerCache = new Map<string, Record<string, unknown>>();
+function parseHeader(segment: string): Record<string, unknown> {
+  let header = headerCache.get(segment);
+  if (!header) {
+    header = Object.freeze(parseSegment(segment));
+    if (headerCache.size >= 256) headerCache.clear();
+    headerCache.set(segment, header);
+  }
+  return header;
+}
+
 const isNumericDate = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
 /** A compact JWS split and its header checked; nothing of the payload is trusted yet. */
@@ -119,7 +132,7 @@ export function decodeAccessToken(token: unknown, algorithms: readonly string[])
   }
   if (!COMPACT_JWS.test(token)) reject('malformed', 'The access token is malformed.');
   const [h, p, s] = token.split('.') as [string, string, string];
-  const header = parseSegment(h);
+  const header = parseHeader(h);
   if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
     reject('algorithm', 'The access token uses an algorithm that is not allowed.');
   }

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import {
   type AccessTokenClaims,
   AccessTokenError,
@@ -47,10 +48,21 @@ export function createAccessTokenVerifier(options: VerifierOptions): AccessToken
   const leewaySeconds = Math.min(options.leewaySeconds ?? 30, 60);
   const keys = createKeySource(options);
   const now = (): number => (options.clock ? options.clock.now() : Date.now());
+  // Resolved keys by kid and alg, kept as long as a fetched JWKS is trusted, so that the hot
+  // path is synchronous; an unknown kid still goes to the key source (refetch, cooldown).
+  const keyTtl = options.jwks ? Number.POSITIVE_INFINITY : (options.cacheMaxAge ?? 600_000);
+  const resolved = new Map<string, { key: { alg: string; publicKey: KeyObject }; until: number }>();
   return {
     async verify(token) {
       const decoded = decodeAccessToken(token, algorithms);
-      checkSignature(decoded, await keys(decoded.header));
+      const id = `${decoded.header.alg} ${decoded.header.kid}`;
+      let hit = resolved.get(id);
+      if (!hit || hit.until <= now()) {
+        hit = { key: await keys(decoded.header), until: now() + keyTtl };
+        if (resolved.size > 64) resolved.clear();
+        resolved.set(id, hit);
+      }
+      checkSignature(decoded, hit.key);
       const at = now();
       const claims = checkClaims(decoded, {
         issuer: options.issuer,
