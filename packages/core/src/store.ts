@@ -26,6 +26,20 @@ export interface SessionStore {
     context: RequestContext,
   ): Promise<boolean>;
 
+  /**
+   * The fast path of a refresh, in one statement: the same compare-and-set as
+   * `rotateRefreshToken`, further limited to a session whose absolute end is after
+   * `expiresAfter` and whose live token was issued after `rotatedAfter` (not idle-expired).
+   * Returns the session as updated, or null when any condition fails (nothing changes).
+   */
+  rotateIfCurrent(
+    id: string,
+    fromGeneration: number,
+    at: number,
+    context: RequestContext,
+    bounds: { expiresAfter: number; rotatedAfter: number },
+  ): Promise<SessionRecord | null>;
+
   /** Marks the session revoked. Idempotent: true only for the call that revoked it. */
   revokeSession(id: string, reason: RevokeReason, at: number): Promise<boolean>;
 

@@ -32,6 +32,13 @@ export function createMemoryStores(): { sessions: SessionStore; users: UserStore
       s.userAgent = context.userAgent ?? s.userAgent;
       return true;
     },
+    async rotateIfCurrent(id, fromGeneration, at, context, bounds) {
+      const s = sessions.get(id);
+      if (!s || s.expiresAt <= bounds.expiresAfter || s.rotatedAt <= bounds.rotatedAfter) return null;
+      return (await sessionStore.rotateRefreshToken(id, fromGeneration, at, context))
+        ? copy(sessions.get(id)!)
+        : null;
+    },
     async revokeSession(id, reason: RevokeReason, at) {
       const s = sessions.get(id);
       if (!s || s.revokedAt !== null) return false;

@@ -84,6 +84,37 @@ export function runStoreContract(name: string, open: () => Promise<StoreUnderTes
       assert.equal(got?.createdAt, T0);
     });
 
+    it('rotates in one step only while current, unrevoked and within both expiries', async () => {
+      const s = makeSession({ expiresAt: T0 + 10_000, rotatedAt: T0 });
+      await store.sessions.createSession(s);
+      const bounds = { expiresAfter: T0 + 500, rotatedAfter: T0 - 1 };
+      assert.equal(
+        await store.sessions.rotateIfCurrent(s.id, 1, T0 + 1, {}, bounds),
+        null,
+        'wrong generation',
+      );
+      assert.equal(
+        await store.sessions.rotateIfCurrent(s.id, 0, T0 + 1, {}, { ...bounds, expiresAfter: T0 + 10_000 }),
+        null,
+      );
+      assert.equal(
+        await store.sessions.rotateIfCurrent(s.id, 0, T0 + 1, {}, { ...bounds, rotatedAfter: T0 }),
+        null,
+      );
+      assert.equal((await store.sessions.getSession(s.id))?.generation, 0, 'refusals change nothing');
+      const rotated = await store.sessions.rotateIfCurrent(s.id, 0, T0 + 2, { ip: '10.9.9.9' }, bounds);
+      assert.equal(rotated?.generation, 1);
+      assert.equal(rotated?.rotatedAt, T0 + 2);
+      assert.equal(rotated?.ip, '10.9.9.9');
+      assert.deepEqual(Buffer.from(rotated!.salt), Buffer.from(s.salt));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => store.sessions.rotateIfCurrent(s.id, 1, T0 + 3, {}, bounds)),
+      );
+      assert.equal(results.filter(Boolean).length, 1, 'exactly one concurrent winner');
+      await store.sessions.revokeSession(s.id, 'logout', T0 + 4);
+      assert.equal(await store.sessions.rotateIfCurrent(s.id, 2, T0 + 5, {}, bounds), null, 'revoked');
+    });
+
     it('lets exactly one of 50 concurrent rotations of one generation win', async () => {
       const s = makeSession();
       await store.sessions.createSession(s);

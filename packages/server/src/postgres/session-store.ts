@@ -85,6 +85,25 @@ export function createPostgresSessionStore(pool: Pool): SessionStore {
       );
       return rowCount === 1;
     },
+    async rotateIfCurrent(id, fromGeneration, at, context, bounds) {
+      const { rows } = await q<SessionRow>(
+        'rotate_if_current',
+        `UPDATE baton_sessions SET generation = generation + 1, rotated_at = $1, last_used_at = $1,
+           ip = coalesce($2, ip), user_agent = coalesce($3, user_agent)
+         WHERE id = $4 AND generation = $5 AND revoked_at IS NULL AND expires_at > $6 AND rotated_at > $7
+         RETURNING *`,
+        [
+          at,
+          context.ip ?? null,
+          context.userAgent ?? null,
+          id,
+          fromGeneration,
+          bounds.expiresAfter,
+          bounds.rotatedAfter,
+        ],
+      );
+      return rows[0] ? fromRow(rows[0]) : null;
+    },
     async revokeSession(id, reason, at) {
       const { rowCount } = await q(
         'revoke_session',

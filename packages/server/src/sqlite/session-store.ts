@@ -52,6 +52,13 @@ export function createSqliteSessionStore(db: SqliteDatabase): SessionStore {
        ip = coalesce(?, ip), user_agent = coalesce(?, user_agent)
      WHERE id = ? AND generation = ? AND revoked_at IS NULL`,
   );
+  const rotateIfCurrent = db.prepare<[Record<string, string | number | null>], SessionRow>(
+    `UPDATE sessions SET generation = generation + 1, rotated_at = @at, last_used_at = @at,
+       ip = coalesce(@ip, ip), user_agent = coalesce(@ua, user_agent)
+     WHERE id = @id AND generation = @gen AND revoked_at IS NULL
+       AND expires_at > @expiresAfter AND rotated_at > @rotatedAfter
+     RETURNING *`,
+  );
   const revoke = db.prepare(
     'UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL',
   );
@@ -100,6 +107,18 @@ export function createSqliteSessionStore(db: SqliteDatabase): SessionStore {
       return (
         rotate.run(at, at, context.ip ?? null, context.userAgent ?? null, id, fromGeneration).changes === 1
       );
+    },
+    async rotateIfCurrent(id, fromGeneration, at, context, bounds) {
+      const row = rotateIfCurrent.get({
+        at,
+        ip: context.ip ?? null,
+        ua: context.userAgent ?? null,
+        id,
+        gen: fromGeneration,
+        expiresAfter: bounds.expiresAfter,
+        rotatedAfter: bounds.rotatedAfter,
+      });
+      return row ? fromRow(row) : null;
     },
     async revokeSession(id, reason: RevokeReason, at) {
       return revoke.run(at, reason, id).changes === 1;
