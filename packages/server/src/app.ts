@@ -15,7 +15,8 @@ import { type FeedDeps, revocationFeedRoute } from './http/revocation-feed-route
 import { sessionRoutes } from './http/session-routes.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'allowedOrigins' | 'issuer' | 'resourceServers' | 'demo'>;
+  config: Pick<Config, 'allowedOrigins' | 'issuer' | 'resourceServers' | 'demo'> &
+    Partial<Pick<Config, 'trustedProxies'>>;
   sessions: Sessions;
   clients: ClientRegistry;
   accounts: Accounts;
@@ -46,6 +47,9 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     // A wrong type is a client error, never silently coerced ("123" is not 123).
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
+    // X-Forwarded-For counts only when it comes from a configured proxy; otherwise the
+    // client's IP is the socket's, which a client cannot forge.
+    trustProxy: deps.config.trustedProxies?.length ? [...deps.config.trustedProxies] : false,
     // Long path parameters reach the handler, which answers 401 or 404 as the contract says.
     routerOptions: { maxParamLength: 1024 },
     // Errors Fastify raises before routing (a malformed URL, say) get our error body too.

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '@baton/core';
 
@@ -27,6 +28,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Serve the demo app at / and the browser SDK at /sdk/. */
   demo: boolean;
+  /** Proxies whose X-Forwarded-For is believed (IPs or CIDRs); none by default. */
+  trustedProxies: readonly string[];
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -158,6 +161,22 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if (!['on', 'off', 'true', 'false', '1', '0'].includes(demoText)) fail('BATON_DEMO', 'expected on or off');
   const demo = ['on', 'true', '1'].includes(demoText);
 
+  const trustedProxies: string[] = [];
+  for (const entry of (read('BATON_TRUSTED_PROXIES') ?? '').split(',').filter((e) => e.trim() !== '')) {
+    const [address, bits, ...rest] = entry.trim().split('/');
+    const family = isIP(address ?? '');
+    const maxBits = family === 6 ? 128 : 32;
+    if (
+      !family ||
+      rest.length > 0 ||
+      (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits))
+    ) {
+      fail('BATON_TRUSTED_PROXIES', 'expected comma-separated IP addresses or CIDR ranges (10.0.0.0/8, ::1)');
+      break;
+    }
+    trustedProxies.push(entry.trim());
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -178,6 +197,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     allowedOrigins: Object.freeze(allowedOrigins),
     logLevel,
     demo,
+    trustedProxies: Object.freeze(trustedProxies),
   });
 }
 
