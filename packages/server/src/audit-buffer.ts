@@ -1,4 +1,30 @@
 import type { AuditEvent, AuditSink } from '@baton/core';
+import type { AuditRow } from './backend.js';
+
+/** An audit row as both stores return it. */
+export interface AuditRecord {
+  id: number | string;
+  at: number | string;
+  type: string;
+  user_id: string | null;
+  session_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  detail: string | Record<string, unknown> | null;
+}
+
+export function auditRow(r: AuditRecord): AuditRow {
+  return {
+    id: Number(r.id),
+    at: Number(r.at),
+    type: r.type,
+    userId: r.user_id,
+    sessionId: r.session_id,
+    ip: r.ip,
+    userAgent: r.user_agent,
+    detail: typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail,
+  };
+}
 
 export interface BufferedAuditSink extends AuditSink {
   /** Writes what is buffered now; called on shutdown. */

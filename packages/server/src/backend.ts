@@ -1,4 +1,17 @@
 import type { SessionStore, UserStore } from '@baton/core';
+
+/** One stored audit event, as read back. */
+export interface AuditRow {
+  id: number;
+  at: number;
+  type: string;
+  userId: string | null;
+  sessionId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  detail: Record<string, unknown> | null;
+}
+
 import type { BufferedAuditSink } from './audit-buffer.js';
 import type { Config } from './config.js';
 import type { KeyStore } from './keys/key-store.js';
@@ -14,6 +27,13 @@ export interface Backend {
    * Background jobs use it to run on one instance of a cluster at a time.
    */
   lease(name: string, holder: string, now: number, ttl: number): Promise<boolean>;
+  /** The newest audit events, newest first. */
+  readAudit(limit: number): Promise<AuditRow[]>;
+  /**
+   * Keeps the audit trail bounded: deletes at most `limit` events older than `before`, or
+   * beyond the newest `maxRows`. Returns how many it deleted.
+   */
+  pruneAudit(before: number, maxRows: number, limit: number): Promise<number>;
   /** True when the store answers (for /readyz). */
   ping(): Promise<boolean>;
   /** Flushes the audit buffer and closes connections. */

@@ -7,7 +7,7 @@ import {
   type SigningAlgorithm,
   systemClock,
 } from '@baton/core';
-import { openBackend } from './backend.js';
+import { type Backend, openBackend } from './backend.js';
 import { type Config, ConfigError, loadConfig, parseDuration } from './config.js';
 import { addSigningKey, type KeyStore, removeSigningKeys, retireSigningKey } from './keys/key-store.js';
 
@@ -26,6 +26,7 @@ Commands:
   keys retire <kid>              stop a key signing now; it stays published until its tokens expire
                                  (after switching every server to another algorithm, say)
   keys prune                     remove keys that can no longer verify a live token
+  audit tail [-n N] [--json]     the newest N security events (default 50)
 
 Configuration comes from the environment, as for the server (BATON_STORE, DATABASE_URL or
 BATON_DATA_DIR, BATON_SIGNING_ALG). Key lifetimes use the longest access-token lifetime any
@@ -51,7 +52,7 @@ async function run(args: string[]): Promise<number> {
     await import('./main.js');
     return -1; // keep running
   }
-  if (command !== 'keys') throw new UsageError(`unknown command: ${command}`);
+  if (command !== 'keys' && command !== 'audit') throw new UsageError(`unknown command: ${command}`);
   if (args.includes('--help')) {
     console.log(USAGE);
     return 0;
@@ -61,10 +62,35 @@ async function run(args: string[]): Promise<number> {
   const policy = { alg: config.signingAlg, accessTokenTtl: config.accessTokenTtl };
   const backend = await openBackend(config, () => {});
   try {
+    if (command === 'audit') return await auditCommand(sub, args, backend);
     return await keysCommand(sub, args, backend.keys, config, now, policy);
   } finally {
     await backend.close();
   }
+}
+
+/** `audit tail [-n N] [--json]`: the newest security events, oldest first, without token text. */
+async function auditCommand(sub: string | undefined, args: string[], backend: Backend): Promise<number> {
+  if (sub !== 'tail') throw new UsageError(`unknown audit command: ${sub ?? '(none)'}`);
+  const countText = option(args, '-n') ?? '50';
+  if (!/^\d{1,6}$/.test(countText)) throw new UsageError('-n: expected a number of events');
+  const rows = (await backend.readAudit(Number(countText))).reverse();
+  if (args.includes('--json')) {
+    console.log(JSON.stringify(rows, null, 2));
+    return 0;
+  }
+  for (const r of rows) {
+    const who = [
+      r.userId && `user ${r.userId}`,
+      r.sessionId && `session ${r.sessionId}`,
+      r.ip && `from ${r.ip}`,
+    ]
+      .filter(Boolean)
+      .join(', ');
+    const detail = r.detail ? ` ${JSON.stringify(r.detail)}` : '';
+    console.log(`${new Date(r.at).toISOString()}  ${r.type.padEnd(20)} ${who}${detail}`);
+  }
+  return 0;
 }
 
 async function keysCommand(

@@ -28,6 +28,9 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Serve the demo app at / and the browser SDK at /sdk/. */
   demo: boolean;
+  /** How long audit events are kept (ms), and at most how many. */
+  auditRetention: number;
+  auditMaxRows: number;
   /** Proxies whose X-Forwarded-For is believed (IPs or CIDRs); none by default. */
   trustedProxies: readonly string[];
 }
@@ -161,6 +164,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if (!['on', 'off', 'true', 'false', '1', '0'].includes(demoText)) fail('BATON_DEMO', 'expected on or off');
   const demo = ['on', 'true', '1'].includes(demoText);
 
+  const auditRetention = duration('BATON_AUDIT_RETENTION', '90d');
+  const auditMaxText = read('BATON_AUDIT_MAX_ROWS') ?? '1000000';
+  const auditMaxRows =
+    /^\d{1,10}$/.test(auditMaxText) && Number(auditMaxText) >= 1000 ? Number(auditMaxText) : 0;
+  if (!auditMaxRows) fail('BATON_AUDIT_MAX_ROWS', 'expected a whole number of at least 1000');
+
   const trustedProxies: string[] = [];
   for (const entry of (read('BATON_TRUSTED_PROXIES') ?? '').split(',').filter((e) => e.trim() !== '')) {
     const [address, bits, ...rest] = entry.trim().split('/');
@@ -198,6 +207,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     logLevel,
     demo,
     trustedProxies: Object.freeze(trustedProxies),
+    auditRetention,
+    auditMaxRows,
   });
 }
 

@@ -11,6 +11,8 @@ export interface PrunerOptions {
   keepRevokedFor: number;
   intervalMs?: number;
   batchSize?: number;
+  /** Keeps the audit trail bounded: events older than `retention` (ms) or beyond `maxRows` go. */
+  audit?: { prune: Backend['pruneAudit']; retention: number; maxRows: number };
   onError(error: unknown): void;
   onPruned?(count: number): void;
 }
@@ -41,6 +43,15 @@ export function startPruner(options: PrunerOptions): { runOnce(): Promise<number
         total += deleted;
         if (deleted < batch) break;
         await new Promise((r) => setImmediate(r)); // let waiting requests run
+      }
+      if (options.audit) {
+        const { prune, retention, maxRows } = options.audit;
+        for (;;) {
+          const deleted = await prune(now - retention, maxRows, batch);
+          total += deleted;
+          if (deleted < batch) break;
+          await new Promise((r) => setImmediate(r));
+        }
       }
       options.onPruned?.(total);
       return total;

@@ -151,6 +151,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     clock,
     holder: Buffer.from(random.bytes(9)).toString('base64url'),
     keepRevokedFor: config.accessTokenTtl + LEEWAY,
+    audit: { prune: backend.pruneAudit, retention: config.auditRetention, maxRows: config.auditMaxRows },
     onError: logError('pruning failed'),
   });
   const url = await app.listen({ port: config.port, host: config.host });

@@ -45,3 +45,55 @@ it('records login, failed login, rotation, reuse and revocation in the audit tra
   const dump = JSON.stringify(rows);
   for (const secret of sent) assert.equal(dump.includes(secret), false);
 });
+
+it('keeps the audit trail bounded by age and by count, and the CLI reads it', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const { openSqliteBackend } = await import('../src/sqlite/backend.js');
+  const dir = mkdtempSync(join(tmpdir(), 'baton-audit-'));
+  const backend = openSqliteBackend(dir, () => {});
+  try {
+    for (let i = 0; i < 2500; i++)
+      backend.audit.record({ type: 'login_failed', at: 1000 + i, ip: '10.0.0.1' });
+    await backend.audit.flush();
+    assert.equal((await backend.readAudit(5000)).length, 2500);
+    // Older than 1500 goes (500 events), then everything beyond the newest 1000.
+    let deleted = 0;
+    for (let d = -1; d !== 0; ) {
+      d = await backend.pruneAudit(1500, 1000, 300);
+      deleted += d;
+    }
+    const left = await backend.readAudit(5000);
+    assert.equal(deleted, 1500);
+    assert.equal(left.length, 1000);
+    assert.equal(left.at(-1)?.at, 1000 + 1500, 'the newest are kept');
+  } finally {
+    await backend.close();
+  }
+  const cli = spawnSync(
+    process.execPath,
+    [
+      '--conditions=baton-source',
+      '--import',
+      'tsx',
+      'packages/server/src/cli.ts',
+      'audit',
+      'tail',
+      '-n',
+      '3',
+      '--json',
+    ],
+    {
+      cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+      env: { ...process.env, BATON_DATA_DIR: dir },
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(cli.status, 0, cli.stderr);
+  const rows = JSON.parse(cli.stdout);
+  assert.equal(rows.length, 3);
+  assert.equal(rows[2].at, 3499);
+  rmSync(dir, { recursive: true, force: true });
+});

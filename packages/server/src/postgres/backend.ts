@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { type AuditRecord, auditRow } from '../audit-buffer.js';
 import type { Backend } from '../backend.js';
 import { createPostgresAuditSink } from './audit-sink.js';
 import { createPostgresKeyStore } from './key-store.js';
@@ -32,6 +33,27 @@ export async function openPostgresBackend(
     users: createPostgresUserStore(pool),
     audit,
     keys: createPostgresKeyStore(pool),
+    async readAudit(limit) {
+      const { rows } = await pool.query<AuditRecord>(
+        'SELECT * FROM baton_audit_events ORDER BY id DESC LIMIT $1',
+        [limit],
+      );
+      return rows.map(auditRow);
+    },
+    async pruneAudit(before, maxRows, limit) {
+      const old = await pool.query(
+        'DELETE FROM baton_audit_events WHERE id IN (SELECT id FROM baton_audit_events WHERE at < $1 ORDER BY id LIMIT $2)',
+        [before, limit],
+      );
+      const done = old.rowCount ?? 0;
+      if (done >= limit) return done;
+      const excess = await pool.query(
+        `DELETE FROM baton_audit_events WHERE id IN (SELECT id FROM baton_audit_events WHERE id <= (
+           SELECT id FROM baton_audit_events ORDER BY id DESC LIMIT 1 OFFSET $1) ORDER BY id LIMIT $2)`,
+        [maxRows, limit - done],
+      );
+      return done + (excess.rowCount ?? 0);
+    },
     async lease(name, holder, now, ttl) {
       const { rows } = await pool.query<{ holder: string }>(
         `INSERT INTO baton_leases (name, holder, expires_at) VALUES ($1, $2, $3::bigint + $4::bigint)

@@ -62,6 +62,9 @@ export const PG_MIGRATIONS: readonly string[] = [
     expires_at bigint NOT NULL
   );
   `,
+  `
+  CREATE INDEX baton_audit_events_by_time ON baton_audit_events (at);
+  `,
 ];
 
 // An arbitrary constant: the advisory lock that serialises concurrent migrators.

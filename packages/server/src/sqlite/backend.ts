@@ -1,3 +1,4 @@
+import { type AuditRecord, auditRow } from '../audit-buffer.js';
 import type { Backend } from '../backend.js';
 import { createFileKeyStore } from '../keys/key-file.js';
 import { createSqliteAuditSink } from './audit-sink.js';
@@ -10,6 +11,14 @@ export function openSqliteBackend(dataDir: string, onError: (error: unknown) => 
   const db = openDatabase(dataDir);
   const audit = createSqliteAuditSink(db, onError);
   const ping = db.prepare('SELECT 1');
+  const readAudit = db.prepare<[number], AuditRecord>('SELECT * FROM audit_events ORDER BY id DESC LIMIT ?');
+  const pruneOld = db.prepare(
+    'DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < ? ORDER BY id LIMIT ?)',
+  );
+  const pruneExcess = db.prepare(
+    `DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE id <= (
+       SELECT id FROM audit_events ORDER BY id DESC LIMIT 1 OFFSET ?) ORDER BY id LIMIT ?)`,
+  );
   const lease = db.prepare<[{ name: string; holder: string; now: number; ttl: number }], { holder: string }>(
     `INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @now + @ttl)
      ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
@@ -21,6 +30,13 @@ export function openSqliteBackend(dataDir: string, onError: (error: unknown) => 
     users: createSqliteUserStore(db),
     audit,
     keys: createFileKeyStore(dataDir),
+    async readAudit(limit) {
+      return readAudit.all(limit).map(auditRow);
+    },
+    async pruneAudit(before, maxRows, limit) {
+      const old = pruneOld.run(before, limit).changes;
+      return old >= limit ? old : old + pruneExcess.run(maxRows, limit - old).changes;
+    },
     lease: async (name, holder, now, ttl) => lease.get({ name, holder, now, ttl })?.holder === holder,
     ping: async () => ping.get() !== undefined,
     async close() {

@@ -65,4 +65,7 @@ export const MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  `
+  CREATE INDEX audit_events_by_time ON audit_events (at);
+  `,
 ];
