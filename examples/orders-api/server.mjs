@@ -12,7 +12,7 @@ const feed = createRevocationFeed({
   url: `${BATON_URL}/oauth/revocations`,
   clientId: process.env.RS_ID ?? 'orders-api',
   clientSecret: process.env.RS_SECRET ?? 'orders-api-secret-change-me',
-  accessTokenTtl: 15 * 60_000, // Baton's BATON_ACCESS_TOKEN_TTL
+  accessTokenTtl: Number(process.env.BATON_ACCESS_TOKEN_TTL_SECONDS ?? 900) * 1000, // Baton's BATON_ACCESS_TOKEN_TTL
 });
 
 const verifier = createAccessTokenVerifier({

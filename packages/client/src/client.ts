@@ -94,6 +94,13 @@ export class BatonClient {
           : null
         : options.channel;
     this.channel?.addEventListener('message', (event) => this.onMessage(event.data as Message));
+    // Back online: refresh now if the token is due, instead of waiting for the next call.
+    (globalThis as { addEventListener?: (type: string, fn: () => void) => void }).addEventListener?.(
+      'online',
+      () => {
+        if (this.token) void this.getAccessToken().catch(() => this.retryLater());
+      },
+    );
   }
 
   /** Subscribes to events; returns a function that unsubscribes. */
@@ -136,18 +143,39 @@ export class BatonClient {
     return this.refresh();
   }
 
-  /** `fetch` with the access token attached; on a 401 it refreshes once and retries. */
+  /**
+   * `fetch` with the access token attached; on a 401 it refreshes once and retries. The token
+   * goes only to Baton's own origin (relative paths, or absolute URLs on `baseUrl`'s origin):
+   * a third-party URL is fetched without it, and its 401 triggers no refresh.
+   */
   async fetch(input: string, init: RequestInit = {}): Promise<Response> {
+    const url = /^[a-z][a-z0-9+.-]*:|^\/\//i.test(input) ? input : this.base + input;
+    if (!this.isOwnUrl(url)) return this.doFetch(url, init);
     const send = (token: string | null): Promise<Response> => {
       const headers = new Headers(init.headers);
       if (token) headers.set('authorization', `Bearer ${token}`);
-      return this.doFetch(input.startsWith('http') ? input : this.base + input, { ...init, headers });
+      return this.doFetch(url, { ...init, headers });
     };
     const token = await this.getAccessToken();
     const first = await send(token);
     if (first.status !== 401 || !token) return first;
     const renewed = await this.refresh({ force: true, stale: token });
     return renewed ? send(renewed) : first;
+  }
+
+  /** When the current access token expires, on this device's clock (from `expires_in`); 0 when signed out. */
+  get accessTokenExpiresAt(): number {
+    return this.token ? this.expiresAt : 0;
+  }
+
+  private isOwnUrl(url: string): boolean {
+    const here = (globalThis as { location?: { href: string } }).location?.href;
+    try {
+      const base = new URL(this.base || here || 'http://invalid.invalid');
+      return new URL(url, base).origin === base.origin;
+    } catch {
+      return false;
+    }
   }
 
   me(): Promise<UserInfo> {
@@ -278,7 +306,18 @@ export class BatonClient {
     clearTimeout(this.timer);
     if (!(this.options.autoRefresh ?? this.transport === 'cookie')) return;
     const due = this.expiresAt - this.margin() - this.now();
-    this.timer = setTimeout(() => void this.getAccessToken().catch(() => {}), Math.max(1000, due));
+    this.timer = setTimeout(
+      () => void this.getAccessToken().catch(() => this.retryLater()),
+      Math.max(1000, due),
+    );
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  /** A timed refresh failed (offline, say): try again in a while, keeping the token. */
+  private retryLater(): void {
+    if (!this.token || !(this.options.autoRefresh ?? this.transport === 'cookie')) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.getAccessToken().catch(() => this.retryLater()), 15_000);
     (this.timer as { unref?: () => void }).unref?.();
   }
 
@@ -292,7 +331,9 @@ export class BatonClient {
 
   private onMessage(message: Message): void {
     if (message?.t === 'token') {
+      const wasSignedOut = this.token === null;
       this.setToken(message.token, message.expiresAt, this.lifetime || message.expiresAt - this.now());
+      if (wasSignedOut) this.emit({ type: 'signed-in' });
     } else if (message?.t === 'signed-out') {
       void this.clear().then(() => this.emit({ type: 'signed-out', reason: 'other-tab' }));
     }

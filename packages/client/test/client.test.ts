@@ -202,6 +202,40 @@ describe('BatonClient', () => {
     assert.deepEqual(events2, ['refreshed', 'signed-in', 'signed-out:local']);
   });
 
+  it('never sends the access token to another origin', async () => {
+    const server = fakeServer();
+    const seen: Array<string | null> = [];
+    const spy = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (new URL(String(input), 'http://elsewhere.test').host !== 'baton.test') {
+        seen.push(new Headers(init?.headers).get('authorization'));
+        return new Response(null, { status: 401 });
+      }
+      return server.fetch(input, init);
+    }) as typeof fetch;
+    const client = createBatonClient({ ...base, fetch: spy, now: clock().now });
+    await client.signIn('e', 'p');
+    for (const url of ['https://evil.test/x', '//evil.test/x', 'http://baton.test.evil.test/x']) {
+      assert.equal((await client.fetch(url)).status, 401);
+    }
+    assert.deepEqual(seen, [null, null, null]);
+    assert.equal(server.state.refreshes, 0, "a third party's 401 triggers no refresh");
+    assert.equal((await client.fetch('http://baton.test/auth/me')).status, 200);
+  });
+
+  it('a sign-in in one tab signs the other tabs in', async () => {
+    const server = fakeServer();
+    const channel = fakeChannelHub();
+    const a = createBatonClient({ ...base, fetch: server.fetch, now: clock().now, channel: channel() });
+    const b = createBatonClient({ ...base, fetch: server.fetch, now: clock().now, channel: channel() });
+    const events: string[] = [];
+    b.on((e) => events.push(e.type));
+    await a.signIn('e', 'p');
+    await new Promise((r) => setTimeout(r, 0));
+    assert.equal(b.signedIn, true);
+    assert.ok(events.includes('signed-in'));
+    assert.ok(b.accessTokenExpiresAt > 0);
+  });
+
   it('N tabs make one refresh per expiry (Web Locks + BroadcastChannel)', async () => {
     const server = fakeServer();
     const c = clock();

@@ -57,12 +57,14 @@ function device(ua) {
 }
 
 function show(signedIn) {
+  const changed = $('signed-in').hidden === signedIn;
   $('signed-in').hidden = !signedIn;
   $('signed-out').hidden = signedIn;
   document.body.dataset.state = signedIn ? 'signed-in' : 'signed-out';
   if (!signedIn) {
     $('who').textContent = 'Signed out';
     clearInterval(countdownTimer);
+    if (changed) $('signin-title').focus();
   }
 }
 
@@ -84,10 +86,11 @@ async function renderToken() {
   });
   $('token-claims').replaceChildren(...rows);
   clearInterval(countdownTimer);
-  const receivedAt = Date.now();
+  // The SDK knows when this token expires on this device's clock (from expires_in).
+  const expiresAt = baton.accessTokenExpiresAt;
   const lifetime = (claims.exp - claims.iat) * 1000;
   const tick = () => {
-    const left = Math.max(0, lifetime - (Date.now() - receivedAt));
+    const left = Math.max(0, expiresAt - Date.now());
     const m = Math.floor(left / 60000);
     const s = Math.floor((left % 60000) / 1000);
     $('countdown').textContent =
@@ -168,6 +171,7 @@ async function guard(action) {
 
 baton.on((event) => {
   if (event.type === 'refreshed' && baton.signedIn && !$('signed-in').hidden) void renderToken();
+  if (event.type === 'signed-in' && $('signed-in').hidden) void guard(renderAll); // signed in in another tab
   if (event.type === 'signed-out') {
     show(false);
     notice(event.reason === 'other-tab' ? 'You signed out in another tab.' : 'You are signed out.');
@@ -183,8 +187,10 @@ $('signin-form').addEventListener('submit', (e) => {
   const f = new FormData(e.target);
   void guard(async () => {
     await baton.signIn(f.get('email'), f.get('password'));
+    e.target.reset(); // no password left in the page
     notice('');
     await renderAll();
+    $('me-title').focus();
   });
 });
 
@@ -194,8 +200,10 @@ $('signup-form').addEventListener('submit', (e) => {
   void guard(async () => {
     await baton.signUp(f.get('email'), f.get('password'));
     await baton.signIn(f.get('email'), f.get('password'));
+    e.target.reset();
     notice('Account created. You are signed in.');
     await renderAll();
+    $('me-title').focus();
   });
 });
 
@@ -208,7 +216,10 @@ $('call-me').addEventListener('click', () =>
 );
 $('reload-sessions').addEventListener('click', () => guard(renderSessions));
 $('sign-out').addEventListener('click', () => guard(() => baton.signOut()));
-$('sign-out-all').addEventListener('click', () => guard(() => baton.signOutEverywhere()));
+$('sign-out-all').addEventListener('click', () => {
+  if (window.confirm('Sign out on every device, this one included?'))
+    void guard(() => baton.signOutEverywhere());
+});
 
 window.baton = baton; // for the browser tests and the curious
 show(false);

@@ -96,6 +96,56 @@ describe('resource servers', () => {
     }
   });
 
+  it('while Baton is down the feed keeps refusing what it knows; Baton shuts down promptly with feed clients', async () => {
+    const own = await startTestServer({
+      BATON_RESOURCE_SERVERS: `${RS.id}:${RS.secret}`,
+      BATON_AUDIENCE: 'orders',
+    });
+    let closed: Promise<void> | undefined;
+    const closeOwn = (): Promise<void> => {
+      closed ??= own.close();
+      return closed;
+    };
+    const ownFeed = createRevocationFeed({
+      url: `${own.url}/oauth/revocations`,
+      clientId: RS.id,
+      clientSecret: RS.secret,
+      accessTokenTtl: 15 * 60_000,
+    });
+    try {
+      await ownFeed.ready();
+      const v = createAccessTokenVerifier({
+        issuer: own.url,
+        audience: 'orders',
+        jwksUrl: `${own.url}/.well-known/jwks.json`,
+        revocation: ownFeed,
+      });
+      const revoked = (await signIn(own.url)).tokens.data.access_token;
+      const live = (await signIn(own.url)).tokens.data.access_token;
+      await v.verify(live); // the key is now resolved and kept
+      await call(own.url, 'POST', '/auth/logout', { headers: bearer(revoked) });
+      let refused = false;
+      for (let i = 0; i < 200 && !refused; i++) {
+        refused = await v.verify(revoked).then(
+          () => false,
+          () => true,
+        );
+        if (!refused) await new Promise((r) => setTimeout(r, 5));
+      }
+      assert.ok(refused, 'the feed delivered the revocation');
+      const started = performance.now();
+      await closeOwn(); // ends the open feed stream instead of waiting for it
+      assert.ok(performance.now() - started < 5000, 'shutdown is not held up by the feed');
+      for (let i = 0; i < 100 && ownFeed.healthy(); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(ownFeed.healthy(), false);
+      await assert.rejects(v.verify(revoked), { problem: 'revoked' }, 'known revocations stay refused');
+      assert.ok(await v.verify(live), 'live sessions keep working');
+    } finally {
+      ownFeed.close();
+      await closeOwn();
+    }
+  });
+
   it('refuses the feed to callers without a resource-server credential', async () => {
     const r = await fetch(`${baton.url}/oauth/revocations`, { headers: { authorization: 'Basic eDp5' } });
     assert.equal(r.status, 401);

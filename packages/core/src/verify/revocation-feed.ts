@@ -15,8 +15,19 @@ export interface RevocationFeedOptions {
   clientSecret: string;
   /** Baton's access-token lifetime (ms): how long a revoked session stays in the set. */
   accessTokenTtl: number;
-  /** Asked while the feed is down (for example `createIntrospectionCheck`); default: refuse nothing. */
+  /**
+   * Asked while the feed is down, in addition to the revocations already known (which are
+   * always refused): for example `createIntrospectionCheck`. Without it, revocations made
+   * while the feed is down reach this server only when it reconnects (catch-up).
+   */
   fallback?: RevocationCheck;
+  /**
+   * `refuse`: while the feed is down (and no fallback is set), refuse every token (fail
+   * closed: your API depends on Baton being reachable). Default `known-revocations`.
+   */
+  whileDisconnected?: 'known-revocations' | 'refuse';
+  /** A connection silent this long (ms) is considered dead and reopened; Baton sends a heartbeat every 15 s. Default 45 s. */
+  silenceTimeout?: number;
   fetch?: typeof fetch;
   now?: () => number;
   onStateChange?(connected: boolean): void;
@@ -39,7 +50,7 @@ export interface RevocationFeed extends RevocationCheck {
 export function createRevocationFeed(options: RevocationFeedOptions): RevocationFeed {
   const now = options.now ?? (() => Date.now());
   const doFetch = options.fetch ?? fetch;
-  let denySet: DenySet = createDenySet({ accessTokenTtl: options.accessTokenTtl, now });
+  const denySet: DenySet = createDenySet({ accessTokenTtl: options.accessTokenTtl, now });
   let healthy = false;
   let closed = false;
   let controller: AbortController | undefined;
@@ -57,9 +68,7 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
 
   function handle(event: string, data: string): void {
     if (event === 'catch-up') {
-      const fresh = createDenySet({ accessTokenTtl: options.accessTokenTtl, now });
-      for (const e of JSON.parse(data) as RevocationEvent[]) fresh.add(e);
-      denySet = fresh;
+      for (const e of JSON.parse(data) as RevocationEvent[]) denySet.add(e);
       setHealthy(true);
     } else if (event === 'revoked') {
       denySet.add(JSON.parse(data) as RevocationEvent);
@@ -75,7 +84,14 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
     if (!res.ok || !res.body) throw new Error(`revocation feed answered ${res.status}`);
     const decoder = new TextDecoder();
     let buffer = '';
+    // A half-open connection delivers nothing, not even heartbeats: reopen it.
+    const silence = options.silenceTimeout ?? 45_000;
+    let watchdog = setTimeout(() => controller?.abort(), silence);
+    watchdog.unref?.();
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => controller?.abort(), silence);
+      watchdog.unref?.();
       buffer += decoder.decode(chunk, { stream: true });
       let end = buffer.indexOf('\n\n');
       while (end >= 0) {
@@ -91,6 +107,7 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
         end = buffer.indexOf('\n\n');
       }
     }
+    clearTimeout(watchdog);
   }
 
   async function run(): Promise<void> {
@@ -111,8 +128,12 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
   return {
     healthy: () => healthy,
     isRevoked(claims, token, at) {
-      if (!healthy) return options.fallback ? options.fallback.isRevoked(claims, token, at) : false;
-      return denySet.isSessionRevoked(claims.sid, at) || denySet.isAccessTokenRevoked(claims.jti, at);
+      // What is known stays refused, connected or not.
+      if (denySet.isSessionRevoked(claims.sid, at) || denySet.isAccessTokenRevoked(claims.jti, at))
+        return true;
+      if (healthy) return false;
+      if (options.fallback) return options.fallback.isRevoked(claims, token, at);
+      return options.whileDisconnected === 'refuse';
     },
     ready(timeoutMs = 5000) {
       if (healthy) return Promise.resolve();

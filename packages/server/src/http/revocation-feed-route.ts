@@ -21,6 +21,12 @@ export interface FeedDeps {
  */
 export function revocationFeedRoute(app: FastifyInstance, deps: FeedDeps): void {
   const servers = new Map(deps.resourceServers.map((r) => [r.id, r.secret]));
+  // Open streams end when the server shuts down, so that SIGTERM is not held up by them;
+  // their clients reconnect (to another instance, or to this one once it is back).
+  const open = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of open) end();
+  });
   app.get('/oauth/revocations', { config: { oauth: true } }, async (request, reply) => {
     const caller = basicCredentials(request);
     const expected = caller ? servers.get(caller.id) : undefined;
@@ -52,7 +58,13 @@ export function revocationFeedRoute(app: FastifyInstance, deps: FeedDeps): void 
     const stop = (): void => {
       clearInterval(heartbeat);
       unsubscribe();
+      open.delete(end);
     };
+    const end = (): void => {
+      stop();
+      raw.end();
+    };
+    open.add(end);
     raw.on('close', stop);
     request.raw.on('close', stop);
   });
