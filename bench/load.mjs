@@ -61,36 +61,21 @@ async function refreshClient(token) {
   }
 }
 
-async function getClient(i) {
+/** GET requests (one header set per client), or logins (cycling through the bodies). */
+async function requestClient(i) {
   const headers = cfg.headers?.[i % cfg.headers.length] ?? {};
-  while (performance.now() < deadline) {
-    const started = performance.now();
-    try {
-      const res = await request(cfg.url, { method: 'GET', headers });
-      await res.body.dump();
-      latencies.push(performance.now() - started);
-      if (res.statusCode === 200) ok++;
-      else {
-        errors++;
-        if (res.statusCode >= 500) serverErrors++;
-      }
-    } catch {
-      errors++;
-    }
-  }
-}
-
-async function loginClient(i) {
-  const bodies = cfg.bodies;
   let n = i;
   while (performance.now() < deadline) {
     const started = performance.now();
     try {
-      const res = await request(cfg.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(bodies[n++ % bodies.length]),
-      });
+      const res =
+        cfg.mode === 'login'
+          ? await request(cfg.url, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify(cfg.bodies[n++ % cfg.bodies.length]),
+            })
+          : await request(cfg.url, { method: 'GET', headers });
       await res.body.dump();
       latencies.push(performance.now() - started);
       if (res.statusCode === 200) ok++;
@@ -106,9 +91,7 @@ async function loginClient(i) {
 
 const started = performance.now();
 if (cfg.mode === 'refresh') await Promise.all(cfg.tokens.map(refreshClient));
-else if (cfg.mode === 'login')
-  await Promise.all(Array.from({ length: cfg.clients }, (_, i) => loginClient(i)));
-else await Promise.all(Array.from({ length: cfg.clients }, (_, i) => getClient(i)));
+else await Promise.all(Array.from({ length: cfg.clients }, (_, i) => requestClient(i)));
 const elapsed = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
 const q = (p) =>

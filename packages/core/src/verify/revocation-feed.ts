@@ -1,6 +1,11 @@
 import type { AccessTokenClaims } from '../access-token.js';
 import { createDenySet, type DenySet, type RevocationEvent } from '../revocation.js';
 
+/** HTTP Basic credentials, each part form-urlencoded first (RFC 6749 §2.3.1). */
+function basicAuthorization(id: string, secret: string): string {
+  return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+}
+
 /** Tells a verifier whether a token's session (or the token itself) was revoked. */
 export interface RevocationCheck {
   /** `token` is the verified compact JWT (for checks that ask Baton about it). */
@@ -55,9 +60,7 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
   let closed = false;
   let controller: AbortController | undefined;
   const waiters: Array<() => void> = [];
-  const auth = `Basic ${Buffer.from(
-    `${encodeURIComponent(options.clientId)}:${encodeURIComponent(options.clientSecret)}`,
-  ).toString('base64')}`;
+  const auth = basicAuthorization(options.clientId, options.clientSecret);
 
   const setHealthy = (value: boolean): void => {
     if (healthy === value) return;
@@ -172,9 +175,7 @@ export function createIntrospectionCheck(options: IntrospectionCheckOptions): Re
   const ttl = options.cacheTtl ?? 5000;
   const doFetch = options.fetch ?? fetch;
   const cache = new Map<string, { revoked: boolean; until: number }>();
-  const auth = `Basic ${Buffer.from(
-    `${encodeURIComponent(options.clientId)}:${encodeURIComponent(options.clientSecret)}`,
-  ).toString('base64')}`;
+  const auth = basicAuthorization(options.clientId, options.clientSecret);
   return {
     async isRevoked(claims, token, now) {
       const hit = cache.get(claims.jti);
