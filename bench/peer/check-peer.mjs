@@ -1,19 +1,8 @@
 // Smoke check for oidc-provider-peer.mjs: 3 chains x 5 rotations, EdDSA JWT access
 // tokens, and replay of a used refresh token must fail.
 //   node bench/peer/check-peer.mjs
-import { createServer } from 'node:net';
+import { freePort } from '../lib.mjs';
 import { startPeer } from './oidc-provider-peer.mjs';
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function decodeJwtPart(jwt, i) {
   return JSON.parse(Buffer.from(jwt.split('.')[i], 'base64url').toString('utf8'));
