@@ -146,6 +146,57 @@ describe('resource servers', () => {
     }
   });
 
+  it('keeps verifying across a key rotation through its cached JWKS', async (t) => {
+    const { spawnSync } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    // A verifier whose JWKS cache is younger than the pre-publication delay sees the new key
+    // before it signs (here 1 s of cache against 2 s of delay; by default 10 min each side of 5).
+    // Its own Baton: the rotation must not disturb the other tests' verifiers.
+    const baton = await startTestServer({ BATON_AUDIENCE: 'orders' });
+    t.after(() => baton.close());
+    const v = createAccessTokenVerifier({
+      issuer: baton.url,
+      audience: 'orders',
+      jwksUrl: `${baton.url}/.well-known/jwks.json`,
+      cacheMaxAge: 1000,
+      cooldown: 500,
+    });
+    const before = (await signIn(baton.url)).tokens.data.access_token;
+    await v.verify(before);
+    const cli = spawnSync(
+      process.execPath,
+      [
+        '--conditions=baton-source',
+        '--import',
+        'tsx',
+        'packages/server/src/cli.ts',
+        'keys',
+        'rotate',
+        '--activate-in',
+        '2s',
+      ],
+      {
+        cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+        env: { ...process.env, BATON_DATA_DIR: baton.dataDir },
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(cli.status, 0, cli.stderr);
+    const kid = (token: string) => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid;
+    const failures: string[] = [];
+    const deadline = Date.now() + 4000;
+    let after = before;
+    while (Date.now() < deadline) {
+      const token = (await signIn(baton.url)).tokens.data.access_token;
+      await v.verify(token).catch((e) => failures.push(String(e.problem)));
+      after = token;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    assert.notEqual(kid(after), kid(before), 'the new key signs by now');
+    assert.deepEqual(failures, [], 'no token failed to verify during the rotation');
+    assert.ok(await v.verify(before), 'tokens of the old key still verify');
+  });
+
   it('refuses the feed to callers without a resource-server credential', async () => {
     const r = await fetch(`${baton.url}/oauth/revocations`, { headers: { authorization: 'Basic eDp5' } });
     assert.equal(r.status, 401);
