@@ -34,6 +34,8 @@ export interface Accounts {
   /** The user, or `invalid_credentials` with the same cost whether the e-mail exists or not. */
   authenticate(email: unknown, password: unknown, context?: RequestContext): Promise<PublicUser>;
   getUser(id: string): Promise<PublicUser | null>;
+  /** Checks the current password, then sets a new one (policy applies); `invalid_credentials` when wrong. */
+  changePassword(userId: string, current: unknown, next: unknown, context?: RequestContext): Promise<void>;
 }
 
 // Characters that never belong in an address we accept: controls, invisible format
@@ -128,6 +130,24 @@ export function createAccounts(deps: AccountDeps): Accounts {
       }
       audit.record({ type: 'login_succeeded', at: clock.now(), userId: user.id, ...context });
       return toPublic(user);
+    },
+
+    async changePassword(userId, current, next, context = {}) {
+      const checked = checkPasswordPolicy(next);
+      const user = await users.getUserById(userId);
+      const candidate = typeof current === 'string' && !LONE_SURROGATE.test(current) ? current : '';
+      if (!user || user.disabledAt !== null || !(await hasher.verify(user.passwordHash, candidate))) {
+        audit.record({
+          type: 'login_failed',
+          at: clock.now(),
+          userId,
+          ...context,
+          detail: { via: 'password_change' },
+        });
+        throw new BatonError('invalid_credentials', 'password change with a wrong current password');
+      }
+      await users.setPasswordHash(userId, await hasher.hash(checked));
+      audit.record({ type: 'password_changed', at: clock.now(), userId, ...context });
     },
 
     async getUser(id) {

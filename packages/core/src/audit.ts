@@ -7,7 +7,8 @@ export type AuditEventType =
   | 'refresh_grace_reused'
   | 'reuse_detected'
   | 'session_revoked'
-  | 'access_token_revoked';
+  | 'access_token_revoked'
+  | 'password_changed';
 
 export interface AuditEvent {
   type: AuditEventType;

@@ -106,6 +106,8 @@ export interface Sessions {
   revokeByRefreshToken(refreshToken: unknown, reason: RevokeReason, check?: ClientCheck): Promise<string>;
   revoke(sessionId: string, reason: RevokeReason): Promise<boolean>;
   revokeUser(userId: string, reason: RevokeReason): Promise<string[]>;
+  /** Revokes every session of the user but one (after a password change, say). */
+  revokeOthers(userId: string, keepSessionId: string, reason: RevokeReason): Promise<string[]>;
   list(userId: string): Promise<SessionView[]>;
   jwks(): Jwks;
 }
@@ -489,6 +491,15 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
         audit.record({ type: 'session_revoked', at: now, userId, sessionId, detail: { reason } });
       }
       return ids;
+    },
+
+    async revokeOthers(userId, keepSessionId, reason) {
+      const now = clock.now();
+      const revoked: string[] = [];
+      for (const s of await store.listSessions(userId, now)) {
+        if (s.id !== keepSessionId && (await revokeSession(s, reason, now))) revoked.push(s.id);
+      }
+      return revoked;
     },
 
     async list(userId) {

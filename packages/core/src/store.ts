@@ -78,4 +78,6 @@ export interface UserStore {
   createUser(user: UserRecord): Promise<boolean>;
   getUserByEmail(email: string): Promise<UserRecord | null>;
   getUserById(id: string): Promise<UserRecord | null>;
+  /** Replaces the user's password hash. */
+  setPasswordHash(id: string, passwordHash: string): Promise<void>;
 }

@@ -114,6 +114,10 @@ export function createMemoryStores(): { sessions: SessionStore; users: UserStore
       const u = id === undefined ? undefined : users.get(id);
       return u ? { ...u } : null;
     },
+    async setPasswordHash(id, passwordHash) {
+      const u = users.get(id);
+      if (u) u.passwordHash = passwordHash;
+    },
     async getUserById(id) {
       const u = users.get(id);
       return u ? { ...u } : null;

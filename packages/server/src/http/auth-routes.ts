@@ -144,6 +144,38 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
   );
 
+  app.post<{ Body: { current_password: string; new_password: string } }>(
+    '/auth/password',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['current_password', 'new_password'],
+          properties: {
+            current_password: { type: 'string', maxLength: 4096 },
+            new_password: { type: 'string', maxLength: 4096 },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { claims } = await sessions.authenticate(bearerToken(request));
+      // A stolen access token must not become a password oracle: same throttle as login.
+      const wait = throttle.admit(`password:${claims.sub}`, request.ip);
+      if (wait > 0) throw new BatonError('rate_limited', 'password change throttled', { retryAfter: wait });
+      await accounts.changePassword(
+        claims.sub,
+        request.body.current_password,
+        request.body.new_password,
+        requestContext(request),
+      );
+      throttle.succeeded(`password:${claims.sub}`, request.ip);
+      // Whoever else was signed in (perhaps the reason for the change) is signed out.
+      await sessions.revokeOthers(claims.sub, claims.sid, 'password_changed');
+      return reply.code(204).send();
+    },
+  );
+
   app.post('/auth/logout-all', async (request, reply) => {
     const { claims } = await sessions.authenticate(bearerToken(request));
     await sessions.revokeUser(claims.sub, 'logout_all');

@@ -38,6 +38,9 @@ export function createPostgresUserStore(pool: Pool): UserStore {
       ]);
       return rows[0] ? fromRow(rows[0]) : null;
     },
+    async setPasswordHash(id, passwordHash) {
+      await q('set_password', 'UPDATE baton_users SET password_hash = $1 WHERE id = $2', [passwordHash, id]);
+    },
     async getUserById(id) {
       const { rows } = await q<UserRow>('user_by_id', 'SELECT * FROM baton_users WHERE id = $1', [id]);
       return rows[0] ? fromRow(rows[0]) : null;

@@ -25,6 +25,7 @@ export function createSqliteUserStore(db: SqliteDatabase): UserStore {
   );
   const byEmail = db.prepare<[string], UserRow>('SELECT * FROM users WHERE email = ?');
   const byId = db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?');
+  const setHash = db.prepare('UPDATE users SET password_hash = ? WHERE id = ?');
   return {
     async createUser(user) {
       return insert.run(user).changes === 1;
@@ -32,6 +33,9 @@ export function createSqliteUserStore(db: SqliteDatabase): UserStore {
     async getUserByEmail(email) {
       const row = byEmail.get(email);
       return row ? fromRow(row) : null;
+    },
+    async setPasswordHash(id, passwordHash) {
+      setHash.run(passwordHash, id);
     },
     async getUserById(id) {
       const row = byId.get(id);

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { bearer, call, PASSWORD, signIn, startTestServer, type TestServer } from './helpers.js';
+
+let server: TestServer;
+before(async () => {
+  server = await startTestServer();
+});
+after(() => server.close());
+
+it('POST /auth/password checks the current password, applies the policy and signs out every other session', async () => {
+  const { email, tokens: here } = await signIn(server.url);
+  const elsewhere = await call(server.url, 'POST', '/auth/login', { json: { email, password: PASSWORD } });
+  const change = (body: unknown, token = here.data.access_token) =>
+    call(server.url, 'POST', '/auth/password', { json: body, headers: bearer(token) });
+
+  const wrong = await change({ current_password: 'not my password', new_password: 'a brand new secret' });
+  assert.equal(wrong.status, 401);
+  assert.equal(wrong.data.error, 'invalid_credentials');
+  const weak = await change({ current_password: PASSWORD, new_password: 'short' });
+  assert.equal(weak.status, 400);
+  assert.match(weak.data.error_description, /at least 8/);
+  assert.equal((await change({ current_password: PASSWORD })).status, 400);
+  const anonymous = await call(server.url, 'POST', '/auth/password', {
+    json: { current_password: PASSWORD, new_password: 'a brand new secret' },
+  });
+  assert.equal(anonymous.status, 401);
+
+  assert.equal(
+    (await change({ current_password: PASSWORD, new_password: 'a brand new secret' })).status,
+    204,
+  );
+  assert.equal(
+    (await call(server.url, 'POST', '/auth/login', { json: { email, password: PASSWORD } })).status,
+    401,
+  );
+  assert.equal(
+    (await call(server.url, 'POST', '/auth/login', { json: { email, password: 'a brand new secret' } }))
+      .status,
+    200,
+  );
+  // This session lives on; the other one is over.
+  assert.equal(
+    (await call(server.url, 'GET', '/auth/me', { headers: bearer(here.data.access_token) })).status,
+    200,
+  );
+  assert.equal(
+    (await call(server.url, 'GET', '/auth/me', { headers: bearer(elsewhere.data.access_token) })).status,
+    401,
+  );
+  assert.equal(
+    (
+      await call(server.url, 'POST', '/auth/refresh', {
+        json: { refresh_token: elsewhere.data.refresh_token },
+      })
+    ).status,
+    401,
+  );
+});
+
+it('throttles guesses of the current password made with a stolen access token', async () => {
+  const { tokens } = await signIn(server.url);
+  const statuses: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    const r = await call(server.url, 'POST', '/auth/password', {
+      json: { current_password: `guess ${i} of it`, new_password: 'whatever new secret' },
+      headers: bearer(tokens.data.access_token),
+    });
+    statuses.push(r.status);
+  }
+  assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
+});
