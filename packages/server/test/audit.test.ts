@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { it } from 'node:test';
 import Database from 'better-sqlite3';
 import { bearer, call, PASSWORD, signIn, startTestServer } from './helpers.js';
+import { runCli } from './processes.js';
 
 it('records login, failed login, rotation, reuse and revocation in the audit trail, without token text', async () => {
   const server = await startTestServer({ BATON_REUSE_GRACE: '0' }, { keepDataDir: true });
@@ -49,8 +50,6 @@ it('records login, failed login, rotation, reuse and revocation in the audit tra
 it('keeps the audit trail bounded by age and by count, and the CLI reads it', async () => {
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
-  const { spawnSync } = await import('node:child_process');
-  const { fileURLToPath } = await import('node:url');
   const { openSqliteBackend } = await import('../src/sqlite/backend.js');
   const dir = mkdtempSync(join(tmpdir(), 'baton-audit-'));
   const backend = openSqliteBackend(dir, () => {});
@@ -72,25 +71,7 @@ it('keeps the audit trail bounded by age and by count, and the CLI reads it', as
   } finally {
     await backend.close();
   }
-  const cli = spawnSync(
-    process.execPath,
-    [
-      '--conditions=baton-source',
-      '--import',
-      'tsx',
-      'packages/server/src/cli.ts',
-      'audit',
-      'tail',
-      '-n',
-      '3',
-      '--json',
-    ],
-    {
-      cwd: fileURLToPath(new URL('../../..', import.meta.url)),
-      env: { ...process.env, BATON_DATA_DIR: dir },
-      encoding: 'utf8',
-    },
-  );
+  const cli = runCli(['audit', 'tail', '-n', '3', '--json'], { BATON_DATA_DIR: dir });
   assert.equal(cli.status, 0, cli.stderr);
   const rows = JSON.parse(cli.stdout);
   assert.equal(rows.length, 3);

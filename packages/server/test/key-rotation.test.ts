@@ -2,28 +2,16 @@
 // verified by jose (cached remote JWKS) and jsonwebtoken. A manual clock moves the server
 // through the rotation; the CLI is the real one, run as a separate process.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
 import { it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { createManualClock } from '@baton/core/testing';
 import { createRemoteJWKSet, type JWK, jwtVerify } from 'jose';
 import jwt from 'jsonwebtoken';
 import { call, signIn, startTestServer } from './helpers.js';
+import { runCli } from './processes.js';
 
-const root = fileURLToPath(new URL('../../..', import.meta.url));
 const MINUTE = 60_000;
 
-function cli(
-  args: string[],
-  env: Record<string, string>,
-): { status: number | null; stdout: string; stderr: string } {
-  return spawnSync(
-    process.execPath,
-    ['--conditions=baton-source', '--import', 'tsx', 'packages/server/src/cli.ts', ...args],
-    { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 },
-  );
-}
 const kidOf = (token: string): string =>
   JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -59,7 +47,7 @@ it('rotates keys with no failed verification, then retires the old key after its
     const oldKid = kidOf(t1);
     await jwtVerify(t1, jwks, verifyOpts());
 
-    const rotated = cli(['keys', 'rotate', '--activate-in', '10m'], {
+    const rotated = runCli(['keys', 'rotate', '--activate-in', '10m'], {
       ...env,
       BATON_DATA_DIR: server.dataDir,
     });
@@ -89,7 +77,7 @@ it('rotates keys with no failed verification, then retires the old key after its
       await jwtLib(t);
     }
 
-    const list = cli(['keys', 'list', '--json'], { ...env, BATON_DATA_DIR: server.dataDir });
+    const list = runCli(['keys', 'list', '--json'], { ...env, BATON_DATA_DIR: server.dataDir });
     const states = Object.fromEntries(
       JSON.parse(list.stdout).map((k: { kid: string; state: string }) => [k.kid, k.state]),
     );
@@ -110,7 +98,7 @@ it('rotates keys with no failed verification, then retires the old key after its
       [newKid],
       'retired once every token it signed has expired',
     );
-    const pruned = cli(['keys', 'prune'], { ...env, BATON_DATA_DIR: server.dataDir });
+    const pruned = runCli(['keys', 'prune'], { ...env, BATON_DATA_DIR: server.dataDir });
     assert.equal(pruned.status, 0);
   } finally {
     await server.close();
@@ -118,12 +106,12 @@ it('rotates keys with no failed verification, then retires the old key after its
 });
 
 it('the CLI answers usage errors with exit code 2 and help with 0', () => {
-  const bad = cli(['keys', 'spin'], {});
+  const bad = runCli(['keys', 'spin'], {});
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /unknown keys command: spin/);
-  const help = cli(['--help'], {});
+  const help = runCli(['--help'], {});
   assert.equal(help.status, 0);
   assert.match(help.stdout, /keys rotate/);
-  const badDelay = cli(['keys', 'rotate', '--activate-in', 'soon'], { BATON_DATA_DIR: '/nonexistent' });
+  const badDelay = runCli(['keys', 'rotate', '--activate-in', 'soon'], { BATON_DATA_DIR: '/nonexistent' });
   assert.equal(badDelay.status, 2);
 });

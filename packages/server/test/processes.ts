@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -77,4 +77,16 @@ export async function spawnServer(
   }
   await stop('SIGKILL');
   throw new Error(`server did not answer /healthz within 30 s: ${out.slice(-500)}`);
+}
+
+/** Runs the `baton` CLI from source, as an operator would, and returns its output. */
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync(
+    process.execPath,
+    ['--conditions=baton-source', '--import', 'tsx', 'packages/server/src/cli.ts', ...args],
+    { cwd: repoRoot, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 },
+  );
 }

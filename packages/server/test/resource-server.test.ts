@@ -17,6 +17,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { bearer, call, signIn, startTestServer, type TestServer } from './helpers.js';
+import { runCli } from './processes.js';
 
 const RS = { id: 'orders-api', secret: 'orders-api-secret-0123456789' };
 
@@ -147,8 +148,6 @@ describe('resource servers', () => {
   });
 
   it('keeps verifying across a key rotation through its cached JWKS', async (t) => {
-    const { spawnSync } = await import('node:child_process');
-    const { fileURLToPath } = await import('node:url');
     // A verifier whose JWKS cache is younger than the pre-publication delay sees the new key
     // before it signs (here 1 s of cache against 2 s of delay; by default 10 min each side of 5).
     // Its own Baton: the rotation must not disturb the other tests' verifiers.
@@ -163,24 +162,7 @@ describe('resource servers', () => {
     });
     const before = (await signIn(baton.url)).tokens.data.access_token;
     await v.verify(before);
-    const cli = spawnSync(
-      process.execPath,
-      [
-        '--conditions=baton-source',
-        '--import',
-        'tsx',
-        'packages/server/src/cli.ts',
-        'keys',
-        'rotate',
-        '--activate-in',
-        '2s',
-      ],
-      {
-        cwd: fileURLToPath(new URL('../../..', import.meta.url)),
-        env: { ...process.env, BATON_DATA_DIR: baton.dataDir },
-        encoding: 'utf8',
-      },
-    );
+    const cli = runCli(['keys', 'rotate', '--activate-in', '2s'], { BATON_DATA_DIR: baton.dataDir });
     assert.equal(cli.status, 0, cli.stderr);
     const kid = (token: string) => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid;
     const failures: string[] = [];
