@@ -3,6 +3,7 @@ export type AuditEventType =
   | 'user_registered'
   | 'login_succeeded'
   | 'login_failed'
+  | 'session_started'
   | 'refresh_rotated'
   | 'refresh_grace_reused'
   | 'reuse_detected'

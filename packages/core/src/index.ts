@@ -40,7 +40,22 @@ export {
   type SigningKey,
   type StoredSigningKey,
 } from './keys.js';
-export { createLoginThrottle, type LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
+export {
+  createLoginThrottle,
+  DEFAULT_LOGIN_THROTTLE,
+  type LoginThrottle,
+  type LoginThrottleOptions,
+  type LoginThrottleRules,
+  loginDelay,
+} from './login-throttle.js';
+export {
+  createMemoryRateLimiter,
+  enforceRateLimit,
+  type RateLimiter,
+  type RateRule,
+  refill,
+  secondsUntilOne,
+} from './rate-limit.js';
 export {
   deriveRefreshSecret,
   formatRefreshToken,

@@ -7,14 +7,26 @@ import type { Clock } from './types.js';
  *   at one address is slowed while the owner signing in from elsewhere is not;
  * - per IP, more than `ipFailuresPerWindow` failures in `window` blocks that IP until the
  *   window ends, which bounds spraying across many accounts.
- * State is in memory and bounded (`maxEntries`, oldest dropped first).
+ * This adapter keeps state in memory, bounded (`maxEntries`, oldest dropped first); the Redis
+ * adapter in the server shares it across instances. Both follow the contract in
+ * `@baton/core/testing`.
  */
-export interface LoginThrottleOptions {
+export interface LoginThrottleRules {
+  freeFailures: number;
+  maxDelay: number;
+  ipFailuresPerWindow: number;
+  window: number;
+}
+
+export const DEFAULT_LOGIN_THROTTLE: Readonly<LoginThrottleRules> = Object.freeze({
+  freeFailures: 5,
+  maxDelay: 15 * 60_000,
+  ipFailuresPerWindow: 100,
+  window: 15 * 60_000,
+});
+
+export interface LoginThrottleOptions extends Partial<LoginThrottleRules> {
   clock: Clock;
-  freeFailures?: number;
-  maxDelay?: number;
-  ipFailuresPerWindow?: number;
-  window?: number;
   maxEntries?: number;
 }
 
@@ -25,9 +37,9 @@ export interface LoginThrottle {
    * pass the check before any of them is counted; `succeeded` refunds it.
    * Returns 0 when admitted, else the seconds to wait.
    */
-  admit(account: string, ip: string): number;
+  admit(account: string, ip: string): Promise<number>;
   /** The admitted attempt succeeded: the pair starts afresh and the IP's count is refunded. */
-  succeeded(account: string, ip: string): void;
+  succeeded(account: string, ip: string): Promise<void>;
 }
 
 interface Counter {
@@ -38,10 +50,10 @@ interface Counter {
 
 export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottle {
   const { clock } = options;
-  const freeFailures = options.freeFailures ?? 5;
-  const maxDelay = options.maxDelay ?? 15 * 60_000;
-  const ipLimit = options.ipFailuresPerWindow ?? 100;
-  const window = options.window ?? 15 * 60_000;
+  const freeFailures = options.freeFailures ?? DEFAULT_LOGIN_THROTTLE.freeFailures;
+  const maxDelay = options.maxDelay ?? DEFAULT_LOGIN_THROTTLE.maxDelay;
+  const ipLimit = options.ipFailuresPerWindow ?? DEFAULT_LOGIN_THROTTLE.ipFailuresPerWindow;
+  const window = options.window ?? DEFAULT_LOGIN_THROTTLE.window;
   const maxEntries = options.maxEntries ?? 100_000;
   const counters = new Map<string, Counter>();
 
@@ -76,7 +88,7 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
     let waitMs = 0;
     const pair = get(pairKey(account, ip), now);
     if (pair && pair.failures >= freeFailures) {
-      const delay = Math.min(maxDelay, 1000 * 2 ** (pair.failures - freeFailures));
+      const delay = loginDelay(pair.failures - freeFailures, maxDelay);
       waitMs = Math.max(waitMs, pair.lastAt + delay - now);
     }
     const byIp = get(ipKey(ip), now);
@@ -87,7 +99,7 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
   }
 
   return {
-    admit(account, ip) {
+    async admit(account, ip) {
       const now = clock.now();
       const wait = retryAfter(account, ip, now);
       if (wait > 0) return wait;
@@ -97,10 +109,15 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
       bump(ipKey(ip), now, true);
       return 0;
     },
-    succeeded(account, ip) {
+    async succeeded(account, ip) {
       counters.delete(pairKey(account, ip));
       const byIp = counters.get(ipKey(ip));
       if (byIp && byIp.failures > 0) byIp.failures -= 1;
     },
   };
+}
+
+/** The wait after `excess` failures beyond the free ones: 1 s, 2 s, 4 s, … up to `maxDelay`. */
+export function loginDelay(excess: number, maxDelay: number): number {
+  return Math.min(maxDelay, 1000 * 2 ** excess);
 }

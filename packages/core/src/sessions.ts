@@ -3,6 +3,7 @@ import { type AuditSink, noAudit } from './audit.js';
 import { base64url } from './encoding.js';
 import { BatonError } from './errors.js';
 import type { Jwks, KeySet } from './keys.js';
+import { enforceRateLimit, type RateLimiter, type RateRule } from './rate-limit.js';
 import {
   deriveRefreshSecret,
   formatRefreshToken,
@@ -43,6 +44,11 @@ export interface SessionDeps {
   clock: Clock;
   random: Random;
   audit?: AuditSink;
+  /**
+   * Refreshes allowed per session. Only genuine tokens count, so nobody can use up another
+   * person's allowance by sending forged tokens with their session id.
+   */
+  refreshLimit?: { limiter: RateLimiter; rule: RateRule | null };
 }
 
 /** What login and refresh hand out. Lifetimes in seconds, as on the wire. */
@@ -99,11 +105,15 @@ export interface Sessions {
    * RFC 7009: a refresh token revokes its session, an access token is denied on its own;
    * anything unrecognised is ignored. `unauthorized_client` when the token is another client's.
    */
-  revokeToken(token: unknown, check: ClientCheck): Promise<void>;
+  revokeToken(token: unknown, check: ClientCheck & RequestContext): Promise<void>;
   /** A valid access token of a live session, or `invalid_token`. */
   authenticate(accessToken: unknown): Promise<Authenticated>;
   /** Revokes the session a genuine refresh token belongs to; `invalid_grant` when dead, forged or another client's. */
-  revokeByRefreshToken(refreshToken: unknown, reason: RevokeReason, check?: ClientCheck): Promise<string>;
+  revokeByRefreshToken(
+    refreshToken: unknown,
+    reason: RevokeReason,
+    check?: ClientCheck & RequestContext,
+  ): Promise<string>;
   revoke(sessionId: string, reason: RevokeReason): Promise<boolean>;
   revokeUser(userId: string, reason: RevokeReason): Promise<string[]>;
   /** Revokes every session of the user but one (after a password change, say). */
@@ -172,7 +182,11 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
    * so one conditional UPDATE … RETURNING rotates it. Null sends the caller to the full rules
    * (grace window, reuse, expiry, revocation), which read the row first.
    */
-  async function fastRotate(token: unknown, context: RequestContext & ClientCheck): Promise<TokenSet | null> {
+  async function fastRotate(
+    token: unknown,
+    context: RequestContext & ClientCheck,
+    limit: { taken: boolean },
+  ): Promise<TokenSet | null> {
     const parts = parseRefreshToken(token);
     const known = parts && identities.get(parts.sessionId);
     if (!parts || !known) return null;
@@ -182,6 +196,7 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
     if (context.acceptClient && !context.acceptClient(known.clientId)) {
       throw grantError(`session ${parts.sessionId} belongs to client ${known.clientId}`);
     }
+    await admitRefresh(parts.sessionId, limit);
     const now = clock.now();
     const rotated = await store.rotateIfCurrent(parts.sessionId, parts.generation, now, context, {
       expiresAfter: now + 999, // the slow path's "under a second left" rule
@@ -198,6 +213,14 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
       detail: { generation: rotated.generation },
     });
     return issue(rotated, rotated.generation, now, now);
+  }
+
+  /** Counts one refresh of the session against its allowance, once per request. */
+  async function admitRefresh(sessionId: string, limit: { taken: boolean }): Promise<void> {
+    if (!deps.refreshLimit || limit.taken) return;
+    limit.taken = true;
+    const { limiter, rule } = deps.refreshLimit;
+    await enforceRateLimit(limiter, `refresh:${sessionId}`, rule, 'refresh per session');
   }
 
   /** The session a presented refresh token genuinely belongs to, or `invalid_grant`. */
@@ -277,26 +300,48 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
     generation: number,
     reason: RevokeReason,
     now: number,
+    context: RequestContext,
   ): Promise<void> {
     const consumed = generation < session.generation;
     const inGrace = generation === session.generation - 1 && now - session.rotatedAt < config.reuseGrace;
     if (consumed && !inGrace && session.revokedAt === null) {
-      audit.record({
-        type: 'reuse_detected',
-        at: now,
-        userId: session.userId,
-        sessionId: session.id,
-        detail: {
-          generation,
-          current: session.generation,
-          sinceRotationMs: now - session.rotatedAt,
-          via: reason,
-        },
-      });
-      await revokeSession(session, 'reuse_detected', now);
+      await reuseDetected(session, generation, now, context, reason);
       return;
     }
     await revokeSession(session, reason, now);
+  }
+
+  /**
+   * A consumed refresh token came back: one of two parties holds a stolen copy. The event
+   * names both: the presenter (its IP and user agent) and the holder of the live token (the
+   * session's last rotation), with how long ago that rotation was and the session's lineage.
+   */
+  async function reuseDetected(
+    session: SessionRecord,
+    generation: number,
+    now: number,
+    presenter: RequestContext,
+    via: string,
+  ): Promise<void> {
+    audit.record({
+      type: 'reuse_detected',
+      at: now,
+      userId: session.userId,
+      sessionId: session.id,
+      ip: presenter.ip,
+      userAgent: presenter.userAgent,
+      detail: {
+        via,
+        generation,
+        current: session.generation,
+        sinceRotationMs: now - session.rotatedAt,
+        holderIp: session.ip,
+        holderUserAgent: session.userAgent,
+        clientId: session.clientId,
+        sessionCreatedAt: session.createdAt,
+      },
+    });
+    await revokeSession(session, 'reuse_detected', now);
   }
 
   async function revokeSession(session: SessionRecord, reason: RevokeReason, now: number): Promise<boolean> {
@@ -334,11 +379,22 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
       };
       await store.createSession(session);
       remember(session);
+      // The first link of the session's lineage (reuse reports list the links).
+      audit.record({
+        type: 'session_started',
+        at: now,
+        userId,
+        sessionId: session.id,
+        ip: context.ip,
+        userAgent: context.userAgent,
+        detail: { clientId: session.clientId, generation: 0 },
+      });
       return issue(session, 0, now, now);
     },
 
     async refresh(refreshToken, context) {
-      const fast = await fastRotate(refreshToken, context);
+      const limit = { taken: false };
+      const fast = await fastRotate(refreshToken, context, limit);
       if (fast) return fast;
       let { session, generation } = await authenticRefreshToken(refreshToken);
       const base = {
@@ -361,6 +417,7 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
         if (generation === current) {
           if (now >= session.rotatedAt + config.refreshIdleTtl)
             throw grantError(`session ${session.id} is idle-expired`);
+          await admitRefresh(session.id, limit);
           if (await store.rotateRefreshToken(session.id, current, now, context)) {
             audit.record({ type: 'refresh_rotated', at: now, ...base, detail: { generation: current + 1 } });
             return issue({ ...session, rotatedAt: now }, current + 1, now, now);
@@ -368,18 +425,12 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
         } else if (generation === current - 1 && now - session.rotatedAt < config.reuseGrace) {
           // Rule 2: the same consumed token again within the window, while its successor is
           // unused (else `current` would have moved on): hand out that same successor.
+          await admitRefresh(session.id, limit);
           audit.record({ type: 'refresh_grace_reused', at: now, ...base, detail: { generation: current } });
           return issue(session, current, session.rotatedAt, now);
         } else if (generation < current) {
           // Rule 3: a consumed token outside the window, or after its successor was used.
-          const sinceRotationMs = now - session.rotatedAt;
-          audit.record({
-            type: 'reuse_detected',
-            at: now,
-            ...base,
-            detail: { generation, current, sinceRotationMs },
-          });
-          await revokeSession(session, 'reuse_detected', now);
+          await reuseDetected(session, generation, now, context, 'refresh');
           throw grantError(`refresh token reuse detected on session ${session.id}`);
         } else {
           // A genuine token from the future: the store was rolled back. Refuse, change nothing.
@@ -440,7 +491,7 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
         if (check.acceptClient && !check.acceptClient(session.clientId)) {
           throw new BatonError('unauthorized_client', `session ${session.id} belongs to ${session.clientId}`);
         }
-        await endByRefreshToken(session, generation, 'token_revoked', now);
+        await endByRefreshToken(session, generation, 'token_revoked', now, check);
         return;
       }
       let claims: AccessTokenClaims;
@@ -474,7 +525,7 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
       }
       if (!isSessionLive(session, now, config.refreshIdleTtl))
         throw grantError(`session ${session.id} is not live`);
-      await endByRefreshToken(session, generation, reason, now);
+      await endByRefreshToken(session, generation, reason, now, check);
       return session.id;
     },
 

@@ -1,8 +1,9 @@
-import type { Accounts, LoginThrottle, Sessions } from '@baton/core';
+import type { Accounts, LoginThrottle, RateLimiter, Sessions } from '@baton/core';
 import { BatonError } from '@baton/core';
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.js';
+import { type AdminDeps, adminRoutes } from './http/admin-routes.js';
 import { authRoutes } from './http/auth-routes.js';
 import type { ClientRegistry } from './http/clients.js';
 import { registerCors } from './http/cors.js';
@@ -16,15 +17,19 @@ import { sessionRoutes } from './http/session-routes.js';
 
 export interface AppDeps {
   config: Pick<Config, 'allowedOrigins' | 'issuer' | 'resourceServers' | 'demo'> &
-    Partial<Pick<Config, 'trustedProxies'>>;
+    Partial<Pick<Config, 'trustedProxies' | 'rateLimits'>>;
   sessions: Sessions;
   clients: ClientRegistry;
   accounts: Accounts;
   throttle: LoginThrottle;
+  /** Per-IP registration and per-client token-endpoint limits (config.rateLimits). */
+  limiter?: RateLimiter;
   /** True when the store answers. */
   ready: () => Promise<boolean>;
   /** Streams revocations to resource servers at /oauth/revocations, when present. */
   revocationFeed?: Omit<FeedDeps, 'resourceServers'>;
+  /** GET /admin/audit, when an admin token is configured. */
+  admin?: AdminDeps;
   /** How access-token revocation is checked right now, for /readyz. */
   revocationMode?: () => 'fan-out' | 'store';
 }
@@ -116,6 +121,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   if (deps.revocationFeed) {
     revocationFeedRoute(app, { ...deps.revocationFeed, resourceServers: deps.config.resourceServers });
   }
+  if (deps.admin) adminRoutes(app, deps.admin);
   if (deps.config.demo) demoRoutes(app);
   return app;
 }

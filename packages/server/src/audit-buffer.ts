@@ -1,5 +1,5 @@
 import type { AuditEvent, AuditSink } from '@baton/core';
-import type { AuditRow } from './backend.js';
+import type { AuditFilter, AuditRow } from './backend.js';
 
 /** An audit row as both stores return it. */
 export interface AuditRecord {
@@ -23,6 +23,18 @@ export function auditRow(r: AuditRecord): AuditRow {
     ip: r.ip,
     userAgent: r.user_agent,
     detail: typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail,
+  };
+}
+
+/** A filter as query parameters, absent fields as null (both stores' queries test for null). */
+export function auditParams(
+  f: AuditFilter,
+): Record<'type' | 'userId' | 'sessionId' | 'beforeId', string | number | null> {
+  return {
+    type: f.type ?? null,
+    userId: f.userId ?? null,
+    sessionId: f.sessionId ?? null,
+    beforeId: f.beforeId ?? null,
   };
 }
 

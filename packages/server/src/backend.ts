@@ -12,6 +12,14 @@ export interface AuditRow {
   detail: Record<string, unknown> | null;
 }
 
+/** Narrows an audit query; `beforeId` pages backwards. */
+export interface AuditFilter {
+  type?: string | undefined;
+  userId?: string | undefined;
+  sessionId?: string | undefined;
+  beforeId?: number | undefined;
+}
+
 import type { BufferedAuditSink } from './audit-buffer.js';
 import type { Config } from './config.js';
 import type { KeyStore } from './keys/key-store.js';
@@ -27,8 +35,8 @@ export interface Backend {
    * Background jobs use it to run on one instance of a cluster at a time.
    */
   lease(name: string, holder: string, now: number, ttl: number): Promise<boolean>;
-  /** The newest audit events, newest first. */
-  readAudit(limit: number): Promise<AuditRow[]>;
+  /** The newest audit events (matching `filter`), newest first. */
+  readAudit(limit: number, filter?: AuditFilter): Promise<AuditRow[]>;
   /**
    * Keeps the audit trail bounded: deletes at most `limit` events older than `before`, or
    * beyond the newest `maxRows`. Returns how many it deleted.

@@ -1,6 +1,12 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
-import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '@baton/core';
+import {
+  DEFAULT_LOGIN_THROTTLE,
+  type LoginThrottleRules,
+  type RateRule,
+  SIGNING_ALGORITHMS,
+  type SigningAlgorithm,
+} from '@baton/core';
 
 /**
  * The only file that reads `process.env`. Every value is validated at start-up; all problems
@@ -33,6 +39,21 @@ export interface Config {
   auditMaxRows: number;
   /** Proxies whose X-Forwarded-For is believed (IPs or CIDRs); none by default. */
   trustedProxies: readonly string[];
+  /** Request limits (null: off). Held in Redis when REDIS_URL is set. */
+  rateLimits: {
+    /** Registrations per client IP. */
+    register: RateRule | null;
+    /** Refreshes per session (genuine tokens only). */
+    refresh: RateRule | null;
+    /** /oauth/token requests per confidential client, or per public client and IP. */
+    token: RateRule | null;
+  };
+  /** Back-off per (account, IP) and failures per IP for login and password change. */
+  loginThrottle: LoginThrottleRules;
+  /** Bearer credential of GET /admin/audit; the endpoint is off without one. */
+  adminToken: string | null;
+  /** Where reuse detections are posted, signed with `secret`; off when null. */
+  webhook: { url: string; secret: string } | null;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -170,6 +191,44 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     /^\d{1,10}$/.test(auditMaxText) && Number(auditMaxText) >= 1000 ? Number(auditMaxText) : 0;
   if (!auditMaxRows) fail('BATON_AUDIT_MAX_ROWS', 'expected a whole number of at least 1000');
 
+  const rate = (name: string, fallback: string): RateRule | null => {
+    const text = (read(name) ?? fallback).toLowerCase();
+    if (text === 'off') return null;
+    const rule = parseRate(text);
+    if (!rule) fail(name, 'expected a count per duration such as 300/5m, or off');
+    return rule;
+  };
+  const rateLimits = Object.freeze({
+    register: rate('BATON_RATE_LIMIT_REGISTER', '300/5m'),
+    refresh: rate('BATON_RATE_LIMIT_REFRESH', '120/1m'),
+    token: rate('BATON_RATE_LIMIT_TOKEN', '1200/1m'),
+  });
+  const loginIp = parseRate(read('BATON_LOGIN_IP_FAILURES') ?? '100/15m');
+  if (!loginIp)
+    fail('BATON_LOGIN_IP_FAILURES', 'expected failed logins per IP per duration, such as 100/15m');
+  const freeText = read('BATON_LOGIN_FREE_FAILURES') ?? String(DEFAULT_LOGIN_THROTTLE.freeFailures);
+  const freeFailures = /^\d{1,3}$/.test(freeText) && Number(freeText) >= 1 ? Number(freeText) : 0;
+  if (!freeFailures) fail('BATON_LOGIN_FREE_FAILURES', 'expected a whole number from 1 to 999');
+  const loginThrottle = Object.freeze({
+    freeFailures,
+    maxDelay: duration('BATON_LOGIN_MAX_DELAY', '15m'),
+    ipFailuresPerWindow: loginIp?.limit ?? 0,
+    window: loginIp?.window ?? 0,
+  });
+
+  const adminToken = read('BATON_ADMIN_TOKEN') ?? null;
+  if (adminToken !== null && (adminToken.length < 32 || /\s/.test(adminToken)))
+    fail('BATON_ADMIN_TOKEN', 'expected a random string of at least 32 characters (openssl rand -hex 32)');
+  const webhookUrl = read('BATON_WEBHOOK_URL') ?? null;
+  const webhookSecret = read('BATON_WEBHOOK_SECRET') ?? null;
+  if (webhookUrl !== null && !isHttpUrl(webhookUrl)) fail('BATON_WEBHOOK_URL', 'expected an http(s) URL');
+  if ((webhookUrl !== null || webhookSecret !== null) && (webhookSecret ?? '').length < 32)
+    fail('BATON_WEBHOOK_SECRET', 'expected at least 32 characters, required with BATON_WEBHOOK_URL');
+  if (webhookSecret !== null && webhookUrl === null)
+    fail('BATON_WEBHOOK_URL', 'expected an http(s) URL, required with BATON_WEBHOOK_SECRET');
+  const webhook =
+    webhookUrl && webhookSecret ? Object.freeze({ url: webhookUrl, secret: webhookSecret }) : null;
+
   const trustedProxies: string[] = [];
   for (const entry of (read('BATON_TRUSTED_PROXIES') ?? '').split(',').filter((e) => e.trim() !== '')) {
     const [address, bits, ...rest] = entry.trim().split('/');
@@ -209,7 +268,20 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     trustedProxies: Object.freeze(trustedProxies),
     auditRetention,
     auditMaxRows,
+    rateLimits,
+    loginThrottle,
+    adminToken,
+    webhook,
   });
+}
+
+/** `300/5m` → 300 per 5 minutes; null when malformed. */
+export function parseRate(text: string): RateRule | null {
+  const [count, per, ...rest] = text.trim().split('/');
+  const window = per === undefined ? null : parseDuration(per);
+  if (rest.length > 0 || !/^\d{1,9}$/.test(count ?? '') || !window) return null;
+  const limit = Number(count);
+  return limit >= 1 ? { limit, window } : null;
 }
 
 function isHttpUrl(text: string): boolean {

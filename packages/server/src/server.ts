@@ -1,8 +1,10 @@
 import {
+  type AuditSink,
   type Clock,
   createAccounts,
   createDenySet,
   createLoginThrottle,
+  createMemoryRateLimiter,
   createSessions,
   type PasswordHasher,
   type Random,
@@ -15,9 +17,11 @@ import { buildApp } from './app.js';
 import { openBackend } from './backend.js';
 import type { Config } from './config.js';
 import { createClientRegistry, DEFAULT_CLIENT_ID } from './http/clients.js';
+import { describeFailure } from './http/errors.js';
 import { loadOrCreateKeys } from './keys/key-store.js';
 import { createArgon2Hasher } from './passwords.js';
 import { startPruner } from './pruner.js';
+import { createReuseWebhook } from './reuse-webhook.js';
 import { createRevocationStream } from './revocation-stream.js';
 
 export interface ServerOptions {
@@ -78,6 +82,45 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   // `baton keys rotate` changes the key store; every server follows it.
   const stopWatchingKeys = keys.watch();
 
+  // Limits live in Redis when there is one, so that they hold across instances.
+  let limits = {
+    limiter: createMemoryRateLimiter({ clock }),
+    throttle: createLoginThrottle({ clock, ...config.loginThrottle }),
+    close: async (): Promise<void> => {},
+  };
+  if (config.redisUrl) {
+    const { createRedisLimits } = await import('./redis/limits.js');
+    const shared = createRedisLimits({
+      url: config.redisUrl,
+      clock,
+      onError: logError('rate limits in memory: Redis'),
+    });
+    limits = {
+      limiter: shared.limiter,
+      throttle: shared.throttle(config.loginThrottle),
+      close: shared.close,
+    };
+  }
+
+  // Reuse detections also go to the operator's webhook, when one is configured.
+  const webhook = config.webhook
+    ? createReuseWebhook({
+        ...config.webhook,
+        readLineage: (sessionId) => backend.readAudit(50, { sessionId }),
+        flushAudit: () => backend.audit.flush(),
+        now: clock.now,
+        onError: (message, err) => app?.log.warn(err ? { cause: describeFailure(err) } : {}, message),
+      })
+    : null;
+  const audit: AuditSink = webhook
+    ? {
+        record(event) {
+          backend.audit.record(event);
+          webhook.notify(event);
+        },
+      }
+    : backend.audit;
+
   const stream = createRevocationStream();
   let revocations: SessionDeps['revocations'];
   let closeBus = async (): Promise<void> => {};
@@ -111,9 +154,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       refreshKey: keys.refreshKey,
       clock,
       random,
-      audit: backend.audit,
+      audit,
       revocations,
       onRevocation: (event) => stream.publish(event),
+      refreshLimit: { limiter: limits.limiter, rule: config.rateLimits.refresh },
     },
     {
       issuer: config.issuer,
@@ -126,14 +170,15 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     },
   );
   const hasher = options.hasher ?? createArgon2Hasher();
-  const accounts = createAccounts({ users: backend.users, hasher, clock, random, audit: backend.audit });
+  const accounts = createAccounts({ users: backend.users, hasher, clock, random, audit });
   app = await buildApp(
     {
       config,
       sessions,
       accounts,
       clients: createClientRegistry(config.clients),
-      throttle: createLoginThrottle({ clock }),
+      throttle: limits.throttle,
+      limiter: limits.limiter,
       ready: () => backend.ping(),
       revocationFeed: {
         store: backend.sessions,
@@ -141,6 +186,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         now: clock.now,
         window: config.accessTokenTtl + LEEWAY,
       },
+      admin: config.adminToken
+        ? { token: config.adminToken, readAudit: (limit, filter) => backend.readAudit(limit, filter) }
+        : undefined,
       revocationMode: () => (revocations?.bus.healthy() ? 'fan-out' : 'store'),
     },
     { logger: options.logger },
@@ -164,7 +212,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       pruner.stop();
       stopWatchingKeys();
       await running.close();
+      await webhook?.close();
       await closeBus();
+      await limits.close();
       await backend.close();
     },
   };

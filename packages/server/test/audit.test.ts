@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { it } from 'node:test';
+import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import type { Backend } from '../src/backend.js';
 import { bearer, call, PASSWORD, signIn, startTestServer } from './helpers.js';
 import { runCli } from './processes.js';
 
@@ -77,4 +78,64 @@ it('keeps the audit trail bounded by age and by count, and the CLI reads it', as
   assert.equal(rows.length, 3);
   assert.equal(rows[2].at, 3499);
   rmSync(dir, { recursive: true, force: true });
+});
+
+describe('audit queries filter and page the same on every store', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { openSqliteBackend } = await import('../src/sqlite/backend.js');
+  const { openPostgresBackend } = await import('../src/postgres/backend.js');
+  const { createTestDatabase, postgresMissing } = await import('./services.js');
+
+  async function check(backend: Backend): Promise<void> {
+    const types = ['session_started', 'refresh_rotated', 'reuse_detected'] as const;
+    for (let i = 0; i < 9; i++) {
+      backend.audit.record({
+        type: types[i % 3]!,
+        at: 1000 + i,
+        userId: `u${i % 2}`,
+        sessionId: `s${i % 3}`,
+      });
+    }
+    await backend.audit.flush();
+    const bySession = await backend.readAudit(100, { sessionId: 's1' });
+    assert.deepEqual(
+      bySession.map((r) => r.at),
+      [1007, 1004, 1001],
+    );
+    const byUserAndType = await backend.readAudit(100, { userId: 'u0', type: 'session_started' });
+    assert.deepEqual(
+      byUserAndType.map((r) => r.at),
+      [1006, 1000],
+    );
+    const page = await backend.readAudit(2, {});
+    const next = await backend.readAudit(2, { beforeId: page.at(-1)!.id });
+    assert.deepEqual(
+      [...page, ...next].map((r) => r.at),
+      [1008, 1007, 1006, 1005],
+    );
+  }
+
+  it('SQLite', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-audit-'));
+    const backend = openSqliteBackend(dir, () => {});
+    try {
+      await check(backend);
+    } finally {
+      await backend.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  const missing = await postgresMissing();
+  it('PostgreSQL', { skip: missing || false }, async () => {
+    const db = await createTestDatabase();
+    const backend = await openPostgresBackend(db.url, () => {});
+    try {
+      await check(backend);
+    } finally {
+      await backend.close();
+      await db.drop();
+    }
+  });
 });

@@ -20,6 +20,54 @@ describe('configuration', () => {
     assert.match(c.dataDir, /\/data$/);
   });
 
+  it('has rate limits on by default, each adjustable or off', () => {
+    const d = loadConfig({});
+    assert.deepEqual(d.rateLimits, {
+      register: { limit: 300, window: 300_000 },
+      refresh: { limit: 120, window: 60_000 },
+      token: { limit: 1200, window: 60_000 },
+    });
+    assert.deepEqual(d.loginThrottle, {
+      freeFailures: 5,
+      maxDelay: 900_000,
+      ipFailuresPerWindow: 100,
+      window: 900_000,
+    });
+    const c = loadConfig({
+      BATON_RATE_LIMIT_REGISTER: 'off',
+      BATON_RATE_LIMIT_REFRESH: '10/30s',
+      BATON_LOGIN_IP_FAILURES: '20/1h',
+      BATON_LOGIN_FREE_FAILURES: '3',
+      BATON_LOGIN_MAX_DELAY: '1h',
+    });
+    assert.equal(c.rateLimits.register, null);
+    assert.deepEqual(c.rateLimits.refresh, { limit: 10, window: 30_000 });
+    assert.deepEqual(c.loginThrottle, {
+      freeFailures: 3,
+      maxDelay: 3_600_000,
+      ipFailuresPerWindow: 20,
+      window: 3_600_000,
+    });
+    assert.throws(
+      () =>
+        loadConfig({
+          BATON_RATE_LIMIT_TOKEN: '0/1m',
+          BATON_RATE_LIMIT_REFRESH: 'lots',
+          BATON_LOGIN_IP_FAILURES: 'off',
+          BATON_LOGIN_FREE_FAILURES: '0',
+        }),
+      (e: unknown) => {
+        const problems = (e as ConfigError).problems;
+        assert.equal(problems.length, 4, problems.join('\n'));
+        assert.match(
+          problems[0]!,
+          /BATON_RATE_LIMIT_REFRESH="lots" is invalid: expected a count per duration/,
+        );
+        return true;
+      },
+    );
+  });
+
   it('parses durations as seconds or with s, m, h, d', () => {
     assert.equal(parseDuration('900'), 900_000);
     assert.equal(parseDuration('2s'), 2000);

@@ -1,4 +1,4 @@
-import { BatonError, normalizeEmail } from '@baton/core';
+import { BatonError, enforceRateLimit, normalizeEmail } from '@baton/core';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 import {
@@ -48,6 +48,11 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/auth/register',
     { schema: { body: credentialsBody } },
     async (request, reply) => {
+      // Each registration costs an Argon2 hash: bounded per address.
+      if (deps.limiter) {
+        const rule = config.rateLimits?.register ?? null;
+        await enforceRateLimit(deps.limiter, `register:${request.ip}`, rule, 'registration per IP');
+      }
       const user = await accounts.register(
         request.body.email,
         request.body.password,
@@ -74,10 +79,10 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
       // reveals nothing either.
       const account = safeNormalize(request.body.email);
       const ip = context.ip ?? '';
-      const wait = throttle.admit(account, ip);
+      const wait = await throttle.admit(account, ip);
       if (wait > 0) throw new BatonError('rate_limited', 'login throttled', { retryAfter: wait });
       const user = await accounts.authenticate(request.body.email, request.body.password, context);
-      throttle.succeeded(account, ip);
+      await throttle.succeeded(account, ip);
       const tokens = await sessions.start(user.id, { ...context, clientId });
       if (cookieMode) setRefreshCookie(reply, tokens.refreshToken, tokens.refreshTokenExpiresIn);
       return sendTokens(reply, tokens, { includeRefreshToken: !cookieMode });
@@ -123,7 +128,10 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
       // expired by the time the user clicks "sign out". So: cookie, then Bearer, then body.
       if (cookie !== undefined) {
         try {
-          await sessions.revokeByRefreshToken(cookie, 'logout', publicOnly);
+          await sessions.revokeByRefreshToken(cookie, 'logout', {
+            ...publicOnly,
+            ...requestContext(request),
+          });
         } finally {
           clearRefreshCookie(reply); // dead or now revoked: either way of no further use
         }
@@ -138,7 +146,10 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
             description: 'Send a Bearer access token, a refresh_token, or the refresh cookie.',
           });
         }
-        await sessions.revokeByRefreshToken(presented, 'logout', publicOnly);
+        await sessions.revokeByRefreshToken(presented, 'logout', {
+          ...publicOnly,
+          ...requestContext(request),
+        });
       }
       return reply.code(204).send();
     },
@@ -161,7 +172,7 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request, reply) => {
       const { claims } = await sessions.authenticate(bearerToken(request));
       // A stolen access token must not become a password oracle: same throttle as login.
-      const wait = throttle.admit(`password:${claims.sub}`, request.ip);
+      const wait = await throttle.admit(`password:${claims.sub}`, request.ip);
       if (wait > 0) throw new BatonError('rate_limited', 'password change throttled', { retryAfter: wait });
       await accounts.changePassword(
         claims.sub,
@@ -169,7 +180,7 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
         request.body.new_password,
         requestContext(request),
       );
-      throttle.succeeded(`password:${claims.sub}`, request.ip);
+      await throttle.succeeded(`password:${claims.sub}`, request.ip);
       // Whoever else was signed in (perhaps the reason for the change) is signed out.
       await sessions.revokeOthers(claims.sub, claims.sid, 'password_changed');
       return reply.code(204).send();

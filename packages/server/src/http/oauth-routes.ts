@@ -1,8 +1,8 @@
-import { BatonError } from '@baton/core';
+import { BatonError, enforceRateLimit } from '@baton/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { basicCredentials, DEFAULT_CLIENT_ID, invalidClient, secretEquals } from './clients.js';
-import { sendTokens } from './request.js';
+import { requestContext, sendTokens } from './request.js';
 
 type Form = Record<string, string | undefined>;
 
@@ -39,6 +39,13 @@ export function oauthRoutes(app: FastifyInstance, deps: AppDeps): void {
     }
     const refreshToken = required(params, 'refresh_token');
     const clientId = clients.authenticate(request, params);
+    if (deps.limiter) {
+      // A confidential client proved who it is and gets its own allowance; a public client's id
+      // is no secret, so anyone could spend a shared allowance: it is counted per IP as well.
+      const key = clients.isConfidential(clientId) ? clientId : `${clientId}:${request.ip}`;
+      const rule = config.rateLimits?.token ?? null;
+      await enforceRateLimit(deps.limiter, `token:${key}`, rule, 'token endpoint per client');
+    }
     const tokens = await sessions.refresh(refreshToken, {
       ip: request.ip,
       userAgent: request.headers['user-agent']?.slice(0, 256),
@@ -52,7 +59,10 @@ export function oauthRoutes(app: FastifyInstance, deps: AppDeps): void {
     const params = form(request);
     const token = required(params, 'token');
     const clientId = clients.authenticate(request, params);
-    await sessions.revokeToken(token, { acceptClient: (owner) => owner === clientId });
+    await sessions.revokeToken(token, {
+      acceptClient: (owner) => owner === clientId,
+      ...requestContext(request),
+    });
     return reply.header('cache-control', 'no-store').code(200).send({});
   });
 

@@ -1,4 +1,4 @@
-import { type AuditRecord, auditRow } from '../audit-buffer.js';
+import { type AuditRecord, auditParams, auditRow } from '../audit-buffer.js';
 import type { Backend } from '../backend.js';
 import { createFileKeyStore } from '../keys/key-file.js';
 import { createSqliteAuditSink } from './audit-sink.js';
@@ -11,7 +11,12 @@ export function openSqliteBackend(dataDir: string, onError: (error: unknown) => 
   const db = openDatabase(dataDir);
   const audit = createSqliteAuditSink(db, onError);
   const ping = db.prepare('SELECT 1');
-  const readAudit = db.prepare<[number], AuditRecord>('SELECT * FROM audit_events ORDER BY id DESC LIMIT ?');
+  const readAudit = db.prepare<[Record<string, string | number | null>], AuditRecord>(
+    `SELECT * FROM audit_events
+     WHERE (@type IS NULL OR type = @type) AND (@userId IS NULL OR user_id = @userId)
+       AND (@sessionId IS NULL OR session_id = @sessionId) AND (@beforeId IS NULL OR id < @beforeId)
+     ORDER BY id DESC LIMIT @limit`,
+  );
   const pruneOld = db.prepare(
     'DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < ? ORDER BY id LIMIT ?)',
   );
@@ -30,8 +35,8 @@ export function openSqliteBackend(dataDir: string, onError: (error: unknown) => 
     users: createSqliteUserStore(db),
     audit,
     keys: createFileKeyStore(dataDir),
-    async readAudit(limit) {
-      return readAudit.all(limit).map(auditRow);
+    async readAudit(limit, filter = {}) {
+      return readAudit.all({ limit, ...auditParams(filter) }).map(auditRow);
     },
     async pruneAudit(before, maxRows, limit) {
       const old = pruneOld.run(before, limit).changes;

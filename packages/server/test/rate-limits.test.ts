@@ -1,0 +1,118 @@
+// Rate limits over HTTP: registration per IP, refresh per session, the token endpoint per client.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createManualClock } from '@baton/core/testing';
+import { call, newEmail, PASSWORD, type Reply, signIn, startTestServer, type TestServer } from './helpers.js';
+
+const SECRET = 'svc-secret-0123456789abcdef';
+const from = (ip: string): Record<string, string> => ({ 'x-forwarded-for': ip });
+const form = (fields: Record<string, string>): string => new URLSearchParams(fields).toString();
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+function assertLimited(reply: Reply, retryAfter: number): void {
+  assert.equal(reply.status, 429, reply.text);
+  assert.equal(reply.data.error, 'rate_limited');
+  assert.equal(reply.headers.get('retry-after'), String(retryAfter));
+}
+
+describe('rate limits', () => {
+  const clock = createManualClock(Date.now());
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer(
+      {
+        BATON_RATE_LIMIT_REGISTER: '3/1m',
+        BATON_RATE_LIMIT_REFRESH: '3/1m',
+        BATON_RATE_LIMIT_TOKEN: '2/1m',
+        BATON_TRUSTED_PROXIES: '127.0.0.1',
+        BATON_CLIENTS: `svc:${SECRET}`,
+      },
+      { clock },
+    );
+  });
+  after(() => server.close());
+
+  it('registration: per IP, refused before any account is created', async () => {
+    const register = (email: string, ip: string) =>
+      call(server.url, 'POST', '/auth/register', { json: { email, password: PASSWORD }, headers: from(ip) });
+    for (let i = 0; i < 3; i++) assert.equal((await register(newEmail(), '198.51.100.1')).status, 201);
+    const refused = newEmail();
+    assertLimited(await register(refused, '198.51.100.1'), 20);
+    const login = await call(server.url, 'POST', '/auth/login', {
+      json: { email: refused, password: PASSWORD },
+    });
+    assert.equal(login.status, 401, 'the refused registration stored nothing');
+    assert.equal(
+      (await register(newEmail(), '198.51.100.2')).status,
+      201,
+      'other addresses are not affected',
+    );
+    clock.advance(20_000);
+    assert.equal((await register(refused, '198.51.100.1')).status, 201, 'the allowance refills');
+  });
+
+  it('refresh: per session; a refused refresh consumes nothing, forged tokens count for nothing', async () => {
+    const { tokens } = await signIn(server.url, from('198.51.100.3'));
+    let token: string = tokens.data.refresh_token;
+    const refresh = (refresh_token: string) =>
+      call(server.url, 'POST', '/auth/refresh', { json: { refresh_token } });
+    // Someone who knows the session id but not the secret cannot spend the owner's allowance.
+    const [sid, gen, mac] = token.split('.') as [string, string, string];
+    for (let i = 0; i < 10; i++) {
+      const forged = `${sid}.${gen}.${(mac[0] === 'A' ? 'B' : 'A') + mac.slice(1)}`;
+      assert.equal((await refresh(forged)).status, 401);
+    }
+    for (let i = 0; i < 3; i++) {
+      const r = await refresh(token);
+      assert.equal(r.status, 200, r.text);
+      token = r.data.refresh_token;
+    }
+    assertLimited(await refresh(token), 20);
+    const other = await signIn(server.url, from('198.51.100.4'));
+    assert.equal(
+      (await refresh(other.tokens.data.refresh_token)).status,
+      200,
+      'other sessions are not affected',
+    );
+    clock.advance(20_000);
+    const later = await refresh(token);
+    assert.equal(later.status, 200, 'the token refused with 429 was not consumed (no reuse detected)');
+  });
+
+  it('token endpoint: per confidential client across addresses, per IP for the public client', async () => {
+    const oauthRefresh = (refresh_token: string, ip: string, client: Record<string, string>) =>
+      call(server.url, 'POST', '/oauth/token', {
+        raw: form({ grant_type: 'refresh_token', refresh_token, ...client }),
+        headers: { ...FORM, ...from(ip) },
+      });
+    const svc = { client_id: 'svc', client_secret: SECRET };
+    let n = 0;
+    const login = async (client: Record<string, string>): Promise<string> => {
+      const email = newEmail();
+      n += 1; // one registration per address, well inside that limit
+      const ip = from(`203.0.113.${100 + n}`);
+      await call(server.url, 'POST', '/auth/register', { json: { email, password: PASSWORD }, headers: ip });
+      const r = await call(server.url, 'POST', '/auth/login', {
+        json: { email, password: PASSWORD, ...client },
+        headers: ip,
+      });
+      assert.equal(r.status, 200, r.text);
+      return r.data.refresh_token;
+    };
+    const loginSvc = () => login(svc);
+    const wrong = await oauthRefresh(await loginSvc(), '203.0.113.1', {
+      ...svc,
+      client_secret: 'x'.repeat(26),
+    });
+    assert.equal(wrong.status, 401, 'an unauthenticated caller spends nothing');
+    assert.equal((await oauthRefresh(await loginSvc(), '203.0.113.1', svc)).status, 200);
+    assert.equal((await oauthRefresh(await loginSvc(), '203.0.113.2', svc)).status, 200);
+    assertLimited(await oauthRefresh(await loginSvc(), '203.0.113.3', svc), 30);
+
+    const pub = { client_id: 'baton' };
+    assert.equal((await oauthRefresh(await login({}), '203.0.113.9', pub)).status, 200);
+    assert.equal((await oauthRefresh(await login({}), '203.0.113.9', pub)).status, 200);
+    assertLimited(await oauthRefresh(await login({}), '203.0.113.9', pub), 30);
+    assert.equal((await oauthRefresh(await login({}), '203.0.113.10', pub)).status, 200);
+  });
+});
