@@ -10,6 +10,7 @@ import { registerCors } from './http/cors.js';
 import { demoRoutes } from './http/demo-routes.js';
 import { answerClientError, errorHandler, SECURITY_HEADERS, sendError, toBatonError } from './http/errors.js';
 import { parseForm } from './http/form.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './http/json-depth.js';
 import { oauthRoutes } from './http/oauth-routes.js';
 import { publicRoutes } from './http/public-routes.js';
 import { type FeedDeps, revocationFeedRoute } from './http/revocation-feed-route.js';
@@ -84,6 +85,10 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     if (isOauth(request)) return done(wrongType(), undefined);
     if (!isUtf8(request)) return done(wrongType(), undefined);
     if (typeof body !== 'string' || body.trim() === '') return done(null, null);
+    if (nestsDeeperThan(body, MAX_JSON_DEPTH)) {
+      const description = `The JSON body nests deeper than ${MAX_JSON_DEPTH} levels.`;
+      return done(new BatonError('invalid_request', 'json too deep', { description }), undefined);
+    }
     parseJson(request, body, done);
   });
   app.addContentTypeParser(

@@ -98,6 +98,25 @@ describe('hardening found by attacking the server', () => {
     assert.equal(ok.status, 201);
   });
 
+  it('refuses deeply nested JSON with 400 before parsing it, and accepts ordinary nesting', async () => {
+    const email = newEmail();
+    const deep = `{"email":"${email}","password":"${PASSWORD}","x":${'['.repeat(33)}${']'.repeat(33)}}`;
+    const refused = await call(server.url, 'POST', '/auth/register', {
+      raw: deep,
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.data.error, 'invalid_request');
+    assert.match(refused.data.error_description, /deeper than 32/);
+    // Brackets inside strings do not count; nothing was stored by the refused request.
+    const shallow = `{"email":"${email}","password":"${PASSWORD}","x":{"a":[["${'['.repeat(40)}"]]}}`;
+    const ok = await call(server.url, 'POST', '/auth/register', {
+      raw: shallow,
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(ok.status, 201, ok.text);
+  });
+
   it('refuses a second spelling of a valid signature', async () => {
     const { tokens } = await signIn(server.url);
     const token: string = tokens.data.access_token;
