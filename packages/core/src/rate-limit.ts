@@ -14,6 +14,8 @@ export interface RateRule {
 export interface RateLimiter {
   /** Takes one request from the bucket `key`: 0 when allowed, else the seconds to wait. */
   take(key: string, rule: RateRule): Promise<number>;
+  /** What `take` would answer now, taking nothing. */
+  peek(key: string, rule: RateRule): Promise<number>;
 }
 
 /** A bucket's level after refilling from `at` to `now`; a clock going back refills nothing. */
@@ -35,11 +37,19 @@ export interface MemoryRateLimiterOptions {
 export function createMemoryRateLimiter(options: MemoryRateLimiterOptions): RateLimiter {
   const maxEntries = options.maxEntries ?? 100_000;
   const buckets = new Map<string, { tokens: number; at: number }>();
+  const level = (key: string, rule: RateRule, now: number): number => {
+    const bucket = buckets.get(key);
+    return bucket ? refill(bucket.tokens, bucket.at, now, rule) : rule.limit;
+  };
   return {
+    async peek(key, rule) {
+      const tokens = level(key, rule, options.clock.now());
+      return tokens < 1 ? secondsUntilOne(tokens, rule) : 0;
+    },
     async take(key, rule) {
       const now = options.clock.now();
       const bucket = buckets.get(key);
-      const tokens = bucket ? refill(bucket.tokens, bucket.at, now, rule) : rule.limit;
+      const tokens = level(key, rule, now);
       if (tokens < 1) return secondsUntilOne(tokens, rule);
       buckets.delete(key); // re-insert: Map order stays least recently used first
       buckets.set(key, { tokens: tokens - 1, at: Math.max(now, bucket?.at ?? now) });

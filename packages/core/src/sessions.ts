@@ -3,7 +3,7 @@ import { type AuditSink, noAudit } from './audit.js';
 import { base64url } from './encoding.js';
 import { BatonError } from './errors.js';
 import type { Jwks, KeySet } from './keys.js';
-import { enforceRateLimit, type RateLimiter, type RateRule } from './rate-limit.js';
+import type { RateLimiter, RateRule } from './rate-limit.js';
 import {
   deriveRefreshSecret,
   formatRefreshToken,
@@ -45,7 +45,7 @@ export interface SessionDeps {
   random: Random;
   audit?: AuditSink;
   /**
-   * Refreshes allowed per session. Only genuine tokens count, so nobody can use up another
+   * Rotations allowed per session. Only genuine tokens count, so nobody can use up another
    * person's allowance by sending forged tokens with their session id.
    */
   refreshLimit?: { limiter: RateLimiter; rule: RateRule | null };
@@ -185,7 +185,7 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
   async function fastRotate(
     token: unknown,
     context: RequestContext & ClientCheck,
-    limit: { taken: boolean },
+    limit: { checked: boolean },
   ): Promise<TokenSet | null> {
     const parts = parseRefreshToken(token);
     const known = parts && identities.get(parts.sessionId);
@@ -196,13 +196,14 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
     if (context.acceptClient && !context.acceptClient(known.clientId)) {
       throw grantError(`session ${parts.sessionId} belongs to client ${known.clientId}`);
     }
-    await admitRefresh(parts.sessionId, limit);
+    await checkRefreshAllowance(parts.sessionId, limit);
     const now = clock.now();
     const rotated = await store.rotateIfCurrent(parts.sessionId, parts.generation, now, context, {
       expiresAfter: now + 999, // the slow path's "under a second left" rule
       rotatedAfter: now - config.refreshIdleTtl,
     });
     if (!rotated) return null;
+    spendRefreshAllowance(rotated.id);
     audit.record({
       type: 'refresh_rotated',
       at: now,
@@ -215,12 +216,27 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
     return issue(rotated, rotated.generation, now, now);
   }
 
-  /** Counts one refresh of the session against its allowance, once per request. */
-  async function admitRefresh(sessionId: string, limit: { taken: boolean }): Promise<void> {
-    if (!deps.refreshLimit || limit.taken) return;
-    limit.taken = true;
-    const { limiter, rule } = deps.refreshLimit;
-    await enforceRateLimit(limiter, `refresh:${sessionId}`, rule, 'refresh per session');
+  /**
+   * The per-session allowance counts rotations: it is checked (taking nothing) before one and
+   * spent once it happened. A grace re-issue of the same successor spends nothing, so a burst
+   * of concurrent requests with one token (tabs, retries) is never refused for its size.
+   */
+  async function checkRefreshAllowance(sessionId: string, limit: { checked: boolean }): Promise<void> {
+    const rule = deps.refreshLimit?.rule;
+    if (!rule || limit.checked) return;
+    limit.checked = true;
+    const wait = await deps.refreshLimit!.limiter.peek(`refresh:${sessionId}`, rule);
+    if (wait > 0) {
+      throw new BatonError('rate_limited', `refresh of session ${sessionId} rate-limited`, {
+        retryAfter: wait,
+      });
+    }
+  }
+
+  function spendRefreshAllowance(sessionId: string): void {
+    const rule = deps.refreshLimit?.rule;
+    // The rotation is done: the count can no longer refuse it, so nobody waits for it.
+    if (rule) deps.refreshLimit!.limiter.take(`refresh:${sessionId}`, rule).catch(() => {});
   }
 
   /** The session a presented refresh token genuinely belongs to, or `invalid_grant`. */
@@ -393,7 +409,7 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
     },
 
     async refresh(refreshToken, context) {
-      const limit = { taken: false };
+      const limit = { checked: false };
       const fast = await fastRotate(refreshToken, context, limit);
       if (fast) return fast;
       let { session, generation } = await authenticRefreshToken(refreshToken);
@@ -417,15 +433,15 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
         if (generation === current) {
           if (now >= session.rotatedAt + config.refreshIdleTtl)
             throw grantError(`session ${session.id} is idle-expired`);
-          await admitRefresh(session.id, limit);
+          await checkRefreshAllowance(session.id, limit);
           if (await store.rotateRefreshToken(session.id, current, now, context)) {
+            spendRefreshAllowance(session.id);
             audit.record({ type: 'refresh_rotated', at: now, ...base, detail: { generation: current + 1 } });
             return issue({ ...session, rotatedAt: now }, current + 1, now, now);
           }
         } else if (generation === current - 1 && now - session.rotatedAt < config.reuseGrace) {
           // Rule 2: the same consumed token again within the window, while its successor is
           // unused (else `current` would have moved on): hand out that same successor.
-          await admitRefresh(session.id, limit);
           audit.record({ type: 'refresh_grace_reused', at: now, ...base, detail: { generation: current } });
           return issue(session, current, session.rotatedAt, now);
         } else if (generation < current) {

@@ -46,6 +46,17 @@ export function runLimitsContract(
       assert.equal(await limits.limiter.take(`${key}-other`, rule), 0, 'keys are independent');
     });
 
+    it('peek says what take would, and takes nothing', async () => {
+      const { limits, key } = await setup();
+      const rule = { limit: 2, window: MINUTE };
+      assert.equal(await limits.limiter.peek(key, rule), 0);
+      assert.equal(await limits.limiter.take(key, rule), 0);
+      for (let i = 0; i < 5; i++) assert.equal(await limits.limiter.peek(key, rule), 0);
+      assert.equal(await limits.limiter.take(key, rule), 0);
+      assert.equal(await limits.limiter.peek(key, rule), 30);
+      assert.equal(await limits.limiter.take(key, rule), 30);
+    });
+
     it('admits exactly `limit` of many concurrent requests', async () => {
       const { limits, key } = await setup();
       const rule = { limit: 10, window: MINUTE };

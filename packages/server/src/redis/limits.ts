@@ -24,6 +24,16 @@ redis.call('HSET', KEYS[1], 't', tostring(tokens - 1), 'at', tostring(at))
 redis.call('PEXPIRE', KEYS[1], window)
 return 0`;
 
+// The same bucket, read only: the milliseconds until one request is allowed, or 0.
+const PEEK = `
+local limit, window, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local s = redis.call('HMGET', KEYS[1], 't', 'at')
+local tokens, at = tonumber(s[1]), tonumber(s[2])
+if tokens == nil then return 0 end
+if now > at then tokens = math.min(limit, tokens + (now - at) * limit / window) end
+if tokens < 1 then return math.ceil((1 - tokens) * window / limit) end
+return 0`;
+
 // The login throttle of @baton/core, atomically: KEYS = pair, ip. Returns 0 (admitted and
 // counted) or the milliseconds to wait.
 const ADMIT = `
@@ -57,6 +67,7 @@ return 0`;
 
 type LimitCommands = Redis & {
   batonTake(key: string, limit: number, window: number, now: number): Promise<number>;
+  batonPeek(key: string, limit: number, window: number, now: number): Promise<number>;
   batonAdmit(pair: string, ip: string, ...args: number[]): Promise<number>;
   batonSucceeded(pair: string, ip: string): Promise<number>;
 };
@@ -88,6 +99,7 @@ export function createRedisLimits(options: {
   }) as LimitCommands;
   redis.on('error', () => {}); // reported per failed command below
   redis.defineCommand('batonTake', { numberOfKeys: 1, lua: TAKE });
+  redis.defineCommand('batonPeek', { numberOfKeys: 1, lua: PEEK });
   redis.defineCommand('batonAdmit', { numberOfKeys: 2, lua: ADMIT });
   redis.defineCommand('batonSucceeded', { numberOfKeys: 2, lua: SUCCEEDED });
   const { clock } = options;
@@ -116,6 +128,11 @@ export function createRedisLimits(options: {
         orLocal(
           async () => seconds(await redis.batonTake(PREFIX + key, rule.limit, rule.window, clock.now())),
           () => local.take(key, rule),
+        ),
+      peek: (key, rule) =>
+        orLocal(
+          async () => seconds(await redis.batonPeek(PREFIX + key, rule.limit, rule.window, clock.now())),
+          () => local.peek(key, rule),
         ),
     },
     throttle(partial = {}) {
