@@ -27,6 +27,8 @@ export interface AppDeps {
   revocationFeed?: Omit<FeedDeps, 'resourceServers'>;
   /** How access-token revocation is checked right now, for /readyz. */
   revocationMode?: () => 'fan-out' | 'store';
+  /** Adds the Prometheus hooks (and /metrics when served on this port); called before any route. */
+  metrics?: (app: FastifyInstance) => void;
 }
 
 export interface AppOptions {
@@ -107,6 +109,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
       });
     }
   });
+  deps.metrics?.(app);
   registerCors(app, deps.config.allowedOrigins);
 
   publicRoutes(app, deps);

@@ -68,8 +68,21 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const random = options.random ?? systemRandom;
   let app: FastifyInstance | undefined;
   const logError = (msg: string) => (err: unknown) => app?.log.error({ err }, msg);
+  // Collected only when exposed (BATON_METRICS_TOKEN or BATON_METRICS_PORT); see metrics.ts.
+  const metrics =
+    config.metrics.token !== null || config.metrics.port !== null
+      ? (await import('./metrics.js')).createMetrics(config.metrics)
+      : undefined;
+  const storeError = (msg: string) => {
+    const log = logError(msg);
+    return (err: unknown) => {
+      metrics?.storeError();
+      log(err);
+    };
+  };
 
-  const backend = await openBackend(config, logError('store error'));
+  const backend = await openBackend(config, storeError('store error'));
+  const audit = metrics ? metrics.countAudit(backend.audit) : backend.audit;
   const keys = await loadOrCreateKeys(
     backend.keys,
     { alg: config.signingAlg, accessTokenTtl: config.accessTokenTtl },
@@ -111,7 +124,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       refreshKey: keys.refreshKey,
       clock,
       random,
-      audit: backend.audit,
+      audit,
       revocations,
       onRevocation: (event) => stream.publish(event),
     },
@@ -126,7 +139,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     },
   );
   const hasher = options.hasher ?? createArgon2Hasher();
-  const accounts = createAccounts({ users: backend.users, hasher, clock, random, audit: backend.audit });
+  const accounts = createAccounts({ users: backend.users, hasher, clock, random, audit });
   app = await buildApp(
     {
       config,
@@ -142,6 +155,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         window: config.accessTokenTtl + LEEWAY,
       },
       revocationMode: () => (revocations?.bus.healthy() ? 'fan-out' : 'store'),
+      metrics: metrics?.instrument,
     },
     { logger: options.logger },
   );
@@ -152,8 +166,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     holder: Buffer.from(random.bytes(9)).toString('base64url'),
     keepRevokedFor: config.accessTokenTtl + LEEWAY,
     audit: { prune: backend.pruneAudit, retention: config.auditRetention, maxRows: config.auditMaxRows },
-    onError: logError('pruning failed'),
+    onError: storeError('pruning failed'),
   });
+  const metricsUrl = await metrics?.listen();
+  if (metricsUrl) app.log.info({ url: metricsUrl }, 'metrics listening');
   const url = await app.listen({ port: config.port, host: config.host });
   const running = app;
   return {
@@ -164,6 +180,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       pruner.stop();
       stopWatchingKeys();
       await running.close();
+      await metrics?.close();
       await closeBus();
       await backend.close();
     },
