@@ -4,7 +4,9 @@ import { describe, it } from 'node:test';
 import { BatonError } from '@baton/core';
 import { createMetrics, isStoreFailure } from '../src/metrics.js';
 import { bearer, call, newEmail, PASSWORD, signIn, startTestServer } from './helpers.js';
+import { startPrivatePostgres } from './private-services.js';
 import { freePort } from './processes.js';
+import { postgresMissing } from './services.js';
 
 const TOKEN = `metrics-${randomBytes(12).toString('hex')}`;
 
@@ -212,6 +214,37 @@ describe('metrics', () => {
       await scrape(metricsUrl, TOKEN);
     } finally {
       await server.close();
+    }
+  });
+
+  it('counts a request that fails because PostgreSQL stopped answering', async (t) => {
+    const missing = await postgresMissing();
+    if (missing) return t.skip(missing);
+    const pg = await startPrivatePostgres();
+    try {
+      const server = await startTestServer({
+        BATON_STORE: 'postgres',
+        DATABASE_URL: pg.url,
+        BATON_METRICS_TOKEN: TOKEN,
+      });
+      try {
+        const { tokens } = await signIn(server.url);
+        const before = (await scrape(server.url)).series;
+        pg.stop('fast');
+        const r = await call(server.url, 'POST', '/auth/refresh', {
+          json: { refresh_token: tokens.data.refresh_token },
+        });
+        assert.equal(r.status, 503);
+        const after = (await scrape(server.url)).series;
+        const requestErrors = key('baton_store_errors_total', { source: 'request' });
+        assert.equal((after.get(requestErrors) ?? 0) - (before.get(requestErrors) ?? 0), 1);
+        const failed = { method: 'POST', route: '/auth/refresh', status_code: '503' };
+        assert.equal(after.get(key('baton_http_request_duration_seconds_count', failed)), 1);
+      } finally {
+        await server.close();
+      }
+    } finally {
+      pg.destroy();
     }
   });
 
