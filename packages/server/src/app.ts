@@ -33,6 +33,8 @@ export interface AppDeps {
   admin?: AdminDeps;
   /** How access-token revocation is checked right now, for /readyz. */
   revocationMode?: () => 'fan-out' | 'store';
+  /** Adds the Prometheus hooks (and /metrics when served on this port); called before any route. */
+  metrics?: (app: FastifyInstance) => void;
 }
 
 export interface AppOptions {
@@ -117,6 +119,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
       });
     }
   });
+  deps.metrics?.(app);
   registerCors(app, deps.config.allowedOrigins);
 
   publicRoutes(app, deps);

@@ -54,6 +54,20 @@ export interface Config {
   adminToken: string | null;
   /** Where reuse detections are posted, signed with `secret`; off when null. */
   webhook: { url: string; secret: string } | null;
+  /** Where /metrics is served; see {@link MetricsConfig}. */
+  metrics: MetricsConfig;
+}
+
+/**
+ * Prometheus metrics are collected and served only when exposed: with a token, `/metrics`
+ * on the main port asks for `Authorization: Bearer <token>`; with a port, `/metrics` moves
+ * to a listener of its own on `host:port` (the token, if set, is required there too).
+ * Neither: nothing is collected and `/metrics` answers 404.
+ */
+export interface MetricsConfig {
+  token: string | null;
+  port: number | null;
+  host: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -217,13 +231,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   });
 
   const adminToken = read('BATON_ADMIN_TOKEN') ?? null;
+  // Secrets: a problem line names the variable but never echoes its value.
   if (adminToken !== null && (adminToken.length < 32 || /\s/.test(adminToken)))
-    fail('BATON_ADMIN_TOKEN', 'expected a random string of at least 32 characters (openssl rand -hex 32)');
+    problems.push(
+      'BATON_ADMIN_TOKEN is invalid: expected a random string of at least 32 characters (openssl rand -hex 32)',
+    );
   const webhookUrl = read('BATON_WEBHOOK_URL') ?? null;
   const webhookSecret = read('BATON_WEBHOOK_SECRET') ?? null;
   if (webhookUrl !== null && !isHttpUrl(webhookUrl)) fail('BATON_WEBHOOK_URL', 'expected an http(s) URL');
   if ((webhookUrl !== null || webhookSecret !== null) && (webhookSecret ?? '').length < 32)
-    fail('BATON_WEBHOOK_SECRET', 'expected at least 32 characters, required with BATON_WEBHOOK_URL');
+    problems.push(
+      'BATON_WEBHOOK_SECRET is invalid: expected at least 32 characters, required with BATON_WEBHOOK_URL',
+    );
   if (webhookSecret !== null && webhookUrl === null)
     fail('BATON_WEBHOOK_URL', 'expected an http(s) URL, required with BATON_WEBHOOK_SECRET');
   const webhook =
@@ -244,6 +263,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     }
     trustedProxies.push(entry.trim());
   }
+
+  const metrics = readMetricsConfig(read, fail, problems, port);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -272,6 +293,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     loginThrottle,
     adminToken,
     webhook,
+    metrics,
   });
 }
 
@@ -282,6 +304,35 @@ export function parseRate(text: string): RateRule | null {
   if (rest.length > 0 || !/^\d{1,9}$/.test(count ?? '') || !window) return null;
   const limit = Number(count);
   return limit >= 1 ? { limit, window } : null;
+}
+
+/** BATON_METRICS_TOKEN, BATON_METRICS_PORT and BATON_METRICS_HOST (see {@link MetricsConfig}). */
+function readMetricsConfig(
+  read: (name: string) => string | undefined,
+  fail: (name: string, allowed: string) => void,
+  problems: string[],
+  mainPort: number,
+): MetricsConfig {
+  const token = read('BATON_METRICS_TOKEN') ?? null;
+  // A secret: the problem line names the variable but never echoes its value.
+  if (token !== null && !/^[\x21-\x7e]{16,1024}$/.test(token)) {
+    problems.push(
+      'BATON_METRICS_TOKEN is invalid: expected 16 to 1024 printable ASCII characters without spaces',
+    );
+  }
+  const portText = read('BATON_METRICS_PORT');
+  let port: number | null = null;
+  if (portText !== undefined) {
+    port = /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
+    if (!(port >= 0 && port <= 65535) || (port !== 0 && port === mainPort))
+      fail('BATON_METRICS_PORT', 'expected an integer from 0 to 65535, other than PORT');
+  }
+  const hostText = read('BATON_METRICS_HOST');
+  if (hostText !== undefined && /[\s/]/.test(hostText))
+    fail('BATON_METRICS_HOST', 'expected a host name or IP address');
+  else if (hostText !== undefined && portText === undefined)
+    fail('BATON_METRICS_HOST', 'expected only together with BATON_METRICS_PORT');
+  return Object.freeze({ token, port, host: hostText ?? '127.0.0.1' });
 }
 
 function isHttpUrl(text: string): boolean {

@@ -72,8 +72,21 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const random = options.random ?? systemRandom;
   let app: FastifyInstance | undefined;
   const logError = (msg: string) => (err: unknown) => app?.log.error({ err }, msg);
+  // Collected only when exposed (BATON_METRICS_TOKEN or BATON_METRICS_PORT); see metrics.ts.
+  const metrics =
+    config.metrics.token !== null || config.metrics.port !== null
+      ? (await import('./metrics.js')).createMetrics(config.metrics)
+      : undefined;
+  const storeError = (msg: string) => {
+    const log = logError(msg);
+    return (err: unknown) => {
+      metrics?.storeError();
+      log(err);
+    };
+  };
 
-  const backend = await openBackend(config, logError('store error'));
+  const backend = await openBackend(config, storeError('store error'));
+  const counted = metrics ? metrics.countAudit(backend.audit) : backend.audit;
   const keys = await loadOrCreateKeys(
     backend.keys,
     { alg: config.signingAlg, accessTokenTtl: config.accessTokenTtl },
@@ -115,11 +128,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const audit: AuditSink = webhook
     ? {
         record(event) {
-          backend.audit.record(event);
+          counted.record(event);
           webhook.notify(event);
         },
       }
-    : backend.audit;
+    : counted;
 
   const stream = createRevocationStream();
   let revocations: SessionDeps['revocations'];
@@ -190,6 +203,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         ? { token: config.adminToken, readAudit: (limit, filter) => backend.readAudit(limit, filter) }
         : undefined,
       revocationMode: () => (revocations?.bus.healthy() ? 'fan-out' : 'store'),
+      metrics: metrics?.instrument,
     },
     { logger: options.logger },
   );
@@ -200,8 +214,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     holder: Buffer.from(random.bytes(9)).toString('base64url'),
     keepRevokedFor: config.accessTokenTtl + LEEWAY,
     audit: { prune: backend.pruneAudit, retention: config.auditRetention, maxRows: config.auditMaxRows },
-    onError: logError('pruning failed'),
+    onError: storeError('pruning failed'),
   });
+  const metricsUrl = await metrics?.listen();
+  if (metricsUrl) app.log.info({ url: metricsUrl }, 'metrics listening');
   const url = await app.listen({ port: config.port, host: config.host });
   const running = app;
   return {
@@ -213,6 +229,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       stopWatchingKeys();
       await running.close();
       await webhook?.close();
+      await metrics?.close();
       await closeBus();
       await limits.close();
       await backend.close();

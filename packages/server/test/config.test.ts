@@ -68,6 +68,27 @@ describe('configuration', () => {
     );
   });
 
+  it('checks the admin token and webhook settings without echoing secrets', () => {
+    const c = loadConfig({
+      BATON_ADMIN_TOKEN: 'a'.repeat(32),
+      BATON_WEBHOOK_URL: 'https://hooks.example/baton',
+      BATON_WEBHOOK_SECRET: 's'.repeat(32),
+    });
+    assert.equal(c.adminToken, 'a'.repeat(32));
+    assert.deepEqual(c.webhook, { url: 'https://hooks.example/baton', secret: 's'.repeat(32) });
+    assert.equal(loadConfig({}).webhook, null);
+    try {
+      loadConfig({ BATON_ADMIN_TOKEN: 'short-admin-secret', BATON_WEBHOOK_SECRET: 'short-hook-secret' });
+      assert.fail('expected a ConfigError');
+    } catch (e) {
+      const text = (e as ConfigError).problems.join('\n');
+      assert.match(text, /BATON_ADMIN_TOKEN is invalid/);
+      assert.match(text, /BATON_WEBHOOK_SECRET is invalid/);
+      assert.match(text, /BATON_WEBHOOK_URL=.* is invalid: expected an http\(s\) URL, required with/);
+      assert.ok(!text.includes('short-admin-secret') && !text.includes('short-hook-secret'));
+    }
+  });
+
   it('parses durations as seconds or with s, m, h, d', () => {
     assert.equal(parseDuration('900'), 900_000);
     assert.equal(parseDuration('2s'), 2000);
@@ -118,6 +139,51 @@ describe('configuration', () => {
       /LOG_LEVEL="verbose" is invalid: expected one of fatal/,
     );
     assert.equal(loadConfig({ LOG_LEVEL: 'warn' }).logLevel, 'warn');
+  });
+
+  it('exposes metrics only when asked: a token, a separate port, or both', () => {
+    assert.deepEqual(loadConfig({}).metrics, { token: null, port: null, host: '127.0.0.1' });
+    const token = 'metrics-token-0123456789';
+    assert.deepEqual(loadConfig({ BATON_METRICS_TOKEN: token }).metrics, {
+      token,
+      port: null,
+      host: '127.0.0.1',
+    });
+    assert.deepEqual(loadConfig({ BATON_METRICS_PORT: '9464', BATON_METRICS_HOST: '0.0.0.0' }).metrics, {
+      token: null,
+      port: 9464,
+      host: '0.0.0.0',
+    });
+    assert.equal(loadConfig({ BATON_METRICS_PORT: '0' }).metrics.port, 0);
+  });
+
+  it('refuses bad metrics settings, and never echoes the metrics token', () => {
+    for (const bad of ['short', 'sixteen chars ok', 'x'.repeat(1025), 'é'.repeat(20)]) {
+      try {
+        loadConfig({ BATON_METRICS_TOKEN: bad });
+        assert.fail(`expected a ConfigError for ${bad}`);
+      } catch (error) {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(error.problems, [
+          'BATON_METRICS_TOKEN is invalid: expected 16 to 1024 printable ASCII characters without spaces',
+        ]);
+      }
+    }
+    for (const port of ['-1', '65536', 'nine', '8080']) {
+      assert.throws(
+        () => loadConfig({ BATON_METRICS_PORT: port }),
+        /BATON_METRICS_PORT=".*" is invalid: expected an integer from 0 to 65535, other than PORT/,
+      );
+    }
+    assert.equal(loadConfig({ PORT: '8081', BATON_METRICS_PORT: '8080' }).metrics.port, 8080);
+    assert.throws(
+      () => loadConfig({ BATON_METRICS_HOST: '0.0.0.0' }),
+      /BATON_METRICS_HOST="0.0.0.0" is invalid: expected only together with BATON_METRICS_PORT/,
+    );
+    assert.throws(
+      () => loadConfig({ BATON_METRICS_PORT: '9464', BATON_METRICS_HOST: 'a b' }),
+      /BATON_METRICS_HOST="a b" is invalid: expected a host name or IP address/,
+    );
   });
 
   it('stops the process with one line per problem and exit code 1', () => {
