@@ -10,6 +10,7 @@ import { demoRoutes } from './http/demo-routes.js';
 import { answerClientError, errorHandler, SECURITY_HEADERS, sendError, toBatonError } from './http/errors.js';
 import { parseForm } from './http/form.js';
 import { oauthRoutes } from './http/oauth-routes.js';
+import { registerApiDocs } from './http/openapi.js';
 import { publicRoutes } from './http/public-routes.js';
 import { type FeedDeps, revocationFeedRoute } from './http/revocation-feed-route.js';
 import { sessionRoutes } from './http/session-routes.js';
@@ -108,6 +109,11 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     }
   });
   registerCors(app, deps.config.allowedOrigins);
+  // Response schemas document the routes (OpenAPI at /docs/json, UI at /docs); they must never
+  // filter or reshape a body, so every body is serialized as without a schema.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // After the hooks above (the UI gets the security headers), before the routes (it records them).
+  await registerApiDocs(app);
 
   publicRoutes(app, deps);
   authRoutes(app, deps);
