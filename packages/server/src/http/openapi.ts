@@ -9,11 +9,11 @@ import { REFRESH_COOKIE } from './cookie-mode.js';
  * API documentation generated from the route schemas: OpenAPI 3.1 at `/docs/json` (and
  * `/docs/yaml`), Swagger UI at `/docs`, its assets served from this package (no CDN).
  *
- * The route schemas are documentation first. Their `body`/`params` parts validate as they
- * always did; their `response` parts only describe: the app serializes every body with plain
+ * The route schemas are documentation first. Their `body` parts validate as they always did;
+ * their `response` parts only describe: the app serializes every body with plain
  * `JSON.stringify` (see `buildApp`), so a response schema never filters or reshapes what a
- * handler sends. Request parts a handler checks itself (OAuth forms, the cookie-mode header)
- * are added to the document only, with `docOnly`, so that Fastify never validates them.
+ * handler sends. Request parts a handler checks itself (OAuth forms, the cookie-mode header,
+ * the session id) are added to the document only, with `docOnly`, so Fastify never validates them.
  */
 
 export const DOCS_PREFIX = '/docs';
