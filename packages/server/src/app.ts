@@ -12,6 +12,7 @@ import { answerClientError, errorHandler, SECURITY_HEADERS, sendError, toBatonEr
 import { parseForm } from './http/form.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './http/json-depth.js';
 import { oauthRoutes } from './http/oauth-routes.js';
+import { registerApiDocs } from './http/openapi.js';
 import { publicRoutes } from './http/public-routes.js';
 import { type FeedDeps, revocationFeedRoute } from './http/revocation-feed-route.js';
 import { sessionRoutes } from './http/session-routes.js';
@@ -121,6 +122,11 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   });
   deps.metrics?.(app);
   registerCors(app, deps.config.allowedOrigins);
+  // Response schemas document the routes (OpenAPI at /docs/json, UI at /docs); they must never
+  // filter or reshape a body, so every body is serialized as without a schema.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // After the hooks above (the UI gets the security headers), before the routes (it records them).
+  await registerApiDocs(app);
 
   publicRoutes(app, deps);
   authRoutes(app, deps);

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AuditFilter, AuditRow } from '../backend.js';
 import { secretEquals } from './clients.js';
 import { bearerToken, isoTime } from './request.js';
+import { adminAuditDocs } from './route-docs.js';
 
 export interface AdminDeps {
   /** BATON_ADMIN_TOKEN: its own credential, unrelated to any user's session. */
@@ -24,6 +25,7 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
     '/admin/audit',
     {
       schema: {
+        ...adminAuditDocs,
         querystring: {
           type: 'object',
           additionalProperties: false,

@@ -9,7 +9,17 @@ import {
   setRefreshCookie,
   wantsCookieMode,
 } from './cookie-mode.js';
+import { docOnly, TOKEN_TRANSPORT_HEADER } from './openapi.js';
 import { bearerToken, hasBearer, isoTime, requestContext, sendTokens } from './request.js';
+import {
+  loginDocs,
+  logoutAllDocs,
+  logoutDocs,
+  meDocs,
+  passwordDocs,
+  refreshDocs,
+  registerDocs,
+} from './route-docs.js';
 
 const credentialsBody = {
   type: 'object',
@@ -46,7 +56,7 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.post<{ Body: Credentials }>(
     '/auth/register',
-    { schema: { body: credentialsBody } },
+    { schema: { ...registerDocs, body: credentialsBody } },
     async (request, reply) => {
       // Each registration costs an Argon2 hash: bounded per address.
       if (deps.limiter) {
@@ -66,7 +76,7 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.post<{ Body: Credentials }>(
     '/auth/login',
-    { schema: { body: credentialsBody } },
+    { schema: { ...loginDocs, body: credentialsBody }, config: docOnly({ headers: TOKEN_TRANSPORT_HEADER }) },
     async (request, reply) => {
       const cookieMode = wantsCookieMode(request);
       if (cookieMode) checkOrigin(request, config.allowedOrigins, config.issuer);
@@ -91,7 +101,10 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.post<{ Body: { refresh_token?: string } | null }>(
     '/auth/refresh',
-    { schema: { body: optionalRefreshBody } },
+    {
+      schema: { ...refreshDocs, body: optionalRefreshBody },
+      config: docOnly({ headers: TOKEN_TRANSPORT_HEADER }),
+    },
     async (request, reply) => {
       const cookieMode = guardCookieRequest(request, config.allowedOrigins, config.issuer);
       const presented = cookieMode ? refreshCookie(request) : request.body?.refresh_token;
@@ -120,7 +133,10 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.post<{ Body: { refresh_token?: string } | null }>(
     '/auth/logout',
-    { schema: { body: optionalRefreshBody } },
+    {
+      schema: { ...logoutDocs, body: optionalRefreshBody },
+      config: docOnly({ headers: TOKEN_TRANSPORT_HEADER }),
+    },
     async (request, reply) => {
       const cookieMode = guardCookieRequest(request, config.allowedOrigins, config.issuer);
       const cookie = cookieMode ? refreshCookie(request) : undefined;
@@ -159,6 +175,7 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/auth/password',
     {
       schema: {
+        ...passwordDocs,
         body: {
           type: 'object',
           required: ['current_password', 'new_password'],
@@ -187,14 +204,15 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
   );
 
-  app.post('/auth/logout-all', async (request, reply) => {
+  const logoutAllOptions = { schema: logoutAllDocs, config: docOnly({ headers: TOKEN_TRANSPORT_HEADER }) };
+  app.post('/auth/logout-all', logoutAllOptions, async (request, reply) => {
     const { claims } = await sessions.authenticate(bearerToken(request));
     await sessions.revokeUser(claims.sub, 'logout_all');
     if (wantsCookieMode(request)) clearRefreshCookie(reply);
     return reply.code(204).send();
   });
 
-  app.get('/auth/me', async (request) => {
+  app.get('/auth/me', { schema: meDocs }, async (request) => {
     const { claims } = await sessions.authenticate(bearerToken(request));
     const user = await accounts.getUser(claims.sub);
     if (!user) throw new BatonError('invalid_token', `user ${claims.sub} is gone or disabled`);

@@ -17,7 +17,8 @@ export function registerCors(app: FastifyInstance, allowedOrigins: readonly stri
     reply.header('access-control-allow-credentials', 'true');
     reply.header('vary', 'Origin');
   });
-  app.options('/*', async (request, reply) => {
+  // Not an API operation: left out of the OpenAPI document (which describes CORS in words).
+  app.options('/*', { schema: { hide: true } }, async (request, reply) => {
     const origin = request.headers.origin;
     if (typeof origin === 'string' && allowed.has(origin)) {
       reply.header('access-control-allow-methods', ALLOWED_METHODS);

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import { demoFileDocs } from './route-docs.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -39,7 +40,7 @@ export function demoRoutes(app: FastifyInstance): void {
   for (const name of readdirSync(sdk)) if (name.endsWith('.js')) add(`/sdk/${name}`, join(sdk, name));
 
   for (const [path, file] of files) {
-    app.get(path, async (_request, reply) => {
+    app.get(path, { schema: demoFileDocs(path, file.type) }, async (_request, reply) => {
       reply.header('content-type', file.type).header('cache-control', 'no-cache');
       if (path === '/') reply.header('content-security-policy', CSP);
       return reply.send(file.body);

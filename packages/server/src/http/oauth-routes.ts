@@ -1,13 +1,27 @@
 import { BatonError, enforceRateLimit } from '@baton/core';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { basicCredentials, DEFAULT_CLIENT_ID, invalidClient, secretEquals } from './clients.js';
+import { docOnly } from './openapi.js';
 import { requestContext, sendTokens } from './request.js';
+import {
+  introspectDocs,
+  introspectForm,
+  metadataDocs,
+  revokeDocs,
+  revokeForm,
+  tokenDocs,
+  tokenForm,
+} from './route-docs.js';
 
 type Form = Record<string, string | undefined>;
 
-/** Marks a route whose errors follow RFC 6749 §5.2 statuses (invalid_grant is 400 there). */
-const OAUTH = { config: { oauth: true } } as const;
+/**
+ * Marks a route whose errors follow RFC 6749 §5.2 statuses (invalid_grant is 400 there). The
+ * handlers read the form themselves, so its schema is documentation only.
+ */
+const oauth = (schema: FastifySchema, form: FastifySchema['body']) =>
+  ({ schema, config: { oauth: true, ...docOnly({ body: form }) } }) as const;
 
 function form(request: FastifyRequest): Form {
   const body = request.body;
@@ -28,7 +42,7 @@ export function oauthRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { sessions, clients, config } = deps;
   const resourceServers = new Map(config.resourceServers.map((r) => [r.id, r.secret]));
 
-  app.post('/oauth/token', OAUTH, async (request, reply) => {
+  app.post('/oauth/token', oauth(tokenDocs, tokenForm), async (request, reply) => {
     const params = form(request);
     const grantType = required(params, 'grant_type');
     if (grantType !== 'refresh_token') {
@@ -55,7 +69,7 @@ export function oauthRoutes(app: FastifyInstance, deps: AppDeps): void {
     return sendTokens(reply, tokens);
   });
 
-  app.post('/oauth/revoke', OAUTH, async (request, reply) => {
+  app.post('/oauth/revoke', oauth(revokeDocs, revokeForm), async (request, reply) => {
     const params = form(request);
     const token = required(params, 'token');
     const clientId = clients.authenticate(request, params);
@@ -66,7 +80,7 @@ export function oauthRoutes(app: FastifyInstance, deps: AppDeps): void {
     return reply.header('cache-control', 'no-store').code(200).send({});
   });
 
-  app.post('/oauth/introspect', OAUTH, async (request, reply) => {
+  app.post('/oauth/introspect', oauth(introspectDocs, introspectForm), async (request, reply) => {
     // Only resource servers listed in BATON_RESOURCE_SERVERS may introspect (RFC 7662 §2.1).
     const caller = basicCredentials(request);
     const expected = caller ? resourceServers.get(caller.id) : undefined;
@@ -105,7 +119,7 @@ export function oauthRoutes(app: FastifyInstance, deps: AppDeps): void {
     };
   });
 
-  app.get('/.well-known/oauth-authorization-server', async (_request, reply) => {
+  app.get('/.well-known/oauth-authorization-server', { schema: metadataDocs }, async (_request, reply) => {
     const base = config.issuer.replace(/\/$/, '');
     reply.header('cache-control', 'public, max-age=300');
     return {

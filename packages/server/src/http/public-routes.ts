@@ -1,17 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
+import { healthzDocs, jwksDocs, readyzDocs } from './route-docs.js';
 
 /** JWKS and health checks. */
 export function publicRoutes(app: FastifyInstance, { sessions, ready, revocationMode }: AppDeps): void {
-  app.get('/.well-known/jwks.json', async (_request, reply) => {
+  app.get('/.well-known/jwks.json', { schema: jwksDocs }, async (_request, reply) => {
     // Short enough that a rotation's pre-published key is picked up long before it signs.
     reply.header('cache-control', 'public, max-age=300');
     return sessions.jwks();
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: healthzDocs }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', { schema: readyzDocs }, async (_request, reply) => {
     let ok = false;
     try {
       ok = await ready();

@@ -2,6 +2,7 @@ import type { RevocationEvent, SessionStore } from '@baton/core';
 import type { FastifyInstance } from 'fastify';
 import type { RevocationStream } from '../revocation-stream.js';
 import { basicCredentials, invalidClient, secretEquals } from './clients.js';
+import { revocationFeedDocs } from './route-docs.js';
 
 export interface FeedDeps {
   store: SessionStore;
@@ -27,7 +28,8 @@ export function revocationFeedRoute(app: FastifyInstance, deps: FeedDeps): void 
   app.addHook('preClose', async () => {
     for (const end of open) end();
   });
-  app.get('/oauth/revocations', { config: { oauth: true } }, async (request, reply) => {
+  const options = { schema: revocationFeedDocs, config: { oauth: true } };
+  app.get('/oauth/revocations', options, async (request, reply) => {
     const caller = basicCredentials(request);
     const expected = caller ? servers.get(caller.id) : undefined;
     if (!caller || expected === undefined || !secretEquals(caller.secret, expected)) {
