@@ -116,8 +116,14 @@ export function createAccounts(deps: AccountDeps): Accounts {
     },
 
     async authenticate(email, password, context = {}) {
-      // Malformed input is a client error, but it must look like any failed login.
-      const normalized = typeof email === 'string' ? email.trim().normalize('NFC').toLowerCase() : '';
+      // The same normalisation as registration (a full-width address finds its account). An
+      // address registration would refuse (a NUL byte, say) finds none and fails like any login.
+      let normalized = '';
+      try {
+        normalized = normalizeEmail(email);
+      } catch {
+        // malformed: the dummy hash below keeps the cost and the answer the same
+      }
       const candidate =
         typeof password === 'string' && password.length <= PASSWORD_MAX_LENGTH * 4 ? password : '';
       const user = normalized ? await users.getUserByEmail(normalized) : null;

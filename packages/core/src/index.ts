@@ -41,6 +41,7 @@ export {
   type StoredSigningKey,
 } from './keys.js';
 export {
+  createAttemptQueue,
   createLoginThrottle,
   DEFAULT_LOGIN_THROTTLE,
   type LoginThrottle,

@@ -121,3 +121,29 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
 export function loginDelay(excess: number, maxDelay: number): number {
   return Math.min(maxDelay, 1000 * 2 ** excess);
 }
+
+/**
+ * Runs the attempts that share a key (an account and IP pair) one after another, in this
+ * process. Each then sees the outcome of the one before: ten tabs signing in at once all get
+ * in, while thirty concurrent guesses still get the free failures and no more. (Across
+ * instances, the throttle's count-before-check keeps the bound.)
+ */
+export function createAttemptQueue(): <T>(key: string, attempt: () => Promise<T>) => Promise<T> {
+  const tails = new Map<string, Promise<void>>();
+  return async (key, attempt) => {
+    const previous = tails.get(key);
+    let release = (): void => {};
+    const done = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const tail = previous ? previous.then(() => done) : done;
+    tails.set(key, tail);
+    try {
+      if (previous) await previous;
+      return await attempt();
+    } finally {
+      release();
+      if (tails.get(key) === tail) tails.delete(key);
+    }
+  };
+}

@@ -182,11 +182,7 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
    * so one conditional UPDATE … RETURNING rotates it. Null sends the caller to the full rules
    * (grace window, reuse, expiry, revocation), which read the row first.
    */
-  async function fastRotate(
-    token: unknown,
-    context: RequestContext & ClientCheck,
-    limit: { checked: boolean },
-  ): Promise<TokenSet | null> {
+  async function fastRotate(token: unknown, context: RequestContext & ClientCheck): Promise<TokenSet | null> {
     const parts = parseRefreshToken(token);
     const known = parts && identities.get(parts.sessionId);
     if (!parts || !known) return null;
@@ -196,7 +192,9 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
     if (context.acceptClient && !context.acceptClient(known.clientId)) {
       throw grantError(`session ${parts.sessionId} belongs to client ${known.clientId}`);
     }
-    await checkRefreshAllowance(parts.sessionId, limit);
+    // An exhausted allowance is decided on the full path, which knows whether this is a
+    // rotation (refused), a grace retry (free) or a replay (detected as reuse).
+    if ((await allowanceWait(parts.sessionId)) > 0) return null;
     const now = clock.now();
     const rotated = await store.rotateIfCurrent(parts.sessionId, parts.generation, now, context, {
       expiresAfter: now + 999, // the slow path's "under a second left" rule
@@ -221,11 +219,13 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
    * spent once it happened. A grace re-issue of the same successor spends nothing, so a burst
    * of concurrent requests with one token (tabs, retries) is never refused for its size.
    */
-  async function checkRefreshAllowance(sessionId: string, limit: { checked: boolean }): Promise<void> {
+  async function allowanceWait(sessionId: string): Promise<number> {
     const rule = deps.refreshLimit?.rule;
-    if (!rule || limit.checked) return;
-    limit.checked = true;
-    const wait = await deps.refreshLimit!.limiter.peek(`refresh:${sessionId}`, rule);
+    return rule ? deps.refreshLimit!.limiter.peek(`refresh:${sessionId}`, rule) : 0;
+  }
+
+  async function checkRefreshAllowance(sessionId: string): Promise<void> {
+    const wait = await allowanceWait(sessionId);
     if (wait > 0) {
       throw new BatonError('rate_limited', `refresh of session ${sessionId} rate-limited`, {
         retryAfter: wait,
@@ -409,8 +409,7 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
     },
 
     async refresh(refreshToken, context) {
-      const limit = { checked: false };
-      const fast = await fastRotate(refreshToken, context, limit);
+      const fast = await fastRotate(refreshToken, context);
       if (fast) return fast;
       let { session, generation } = await authenticRefreshToken(refreshToken);
       const base = {
@@ -433,7 +432,7 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
         if (generation === current) {
           if (now >= session.rotatedAt + config.refreshIdleTtl)
             throw grantError(`session ${session.id} is idle-expired`);
-          await checkRefreshAllowance(session.id, limit);
+          await checkRefreshAllowance(session.id);
           if (await store.rotateRefreshToken(session.id, current, now, context)) {
             spendRefreshAllowance(session.id);
             audit.record({ type: 'refresh_rotated', at: now, ...base, detail: { generation: current + 1 } });

@@ -71,6 +71,22 @@ describe('accounts', () => {
     await accounts.register('ada@example.com', 'long enough pw');
     assert.equal(await codeOf(accounts.register('\uff41da@example.com', 'long enough pw')), 'email_taken');
     assert.equal(normalizeEmail('Ünïcødé@bücher.example'), 'ünïcødé@bücher.example');
+    // Login folds the same way: the full-width spelling signs in to the account.
+    assert.equal(
+      (await accounts.authenticate('\uff41da@example.com', 'long enough pw')).email,
+      'ada@example.com',
+    );
+  });
+
+  it('fails a login with an address registration would refuse like any other, after one hash', async () => {
+    const hasher = countingHasher();
+    const users = createMemoryStores().users;
+    const accounts = createAccounts({ users, hasher, clock: createManualClock(), random: systemRandom });
+    for (const bad of ['a\u0000@b.co', 'no-at-sign', '"quoted"@example.com', 42]) {
+      hasher.verifies = 0;
+      assert.equal(await codeOf(accounts.authenticate(bad, 'long enough pw')), 'invalid_credentials');
+      assert.equal(hasher.verifies, 1, String(bad));
+    }
   });
 
   it('fails unknown e-mail and wrong password alike, each after one hash verification', async () => {

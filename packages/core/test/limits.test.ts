@@ -1,4 +1,6 @@
-import { createLoginThrottle } from '../src/login-throttle.js';
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createAttemptQueue, createLoginThrottle } from '../src/login-throttle.js';
 import { createMemoryRateLimiter } from '../src/rate-limit.js';
 import { runLimitsContract } from '../src/testing/limits-contract.js';
 
@@ -6,3 +8,32 @@ runLimitsContract('memory', async (clock) => ({
   limiter: createMemoryRateLimiter({ clock }),
   throttle: (rules) => createLoginThrottle({ clock, ...rules }),
 }));
+
+describe('attempt queue', () => {
+  it('runs attempts with one key one at a time, in arrival order, and others alongside', async () => {
+    const inTurn = createAttemptQueue();
+    const log: string[] = [];
+    const step = (name: string, ms: number) => async () => {
+      log.push(`start ${name}`);
+      await new Promise((r) => setTimeout(r, ms));
+      log.push(`end ${name}`);
+      if (name === 'a2') throw new Error('a2 failed');
+      return name;
+    };
+    const results = await Promise.allSettled([
+      inTurn('a', step('a1', 20)),
+      inTurn('a', step('a2', 5)),
+      inTurn('a', step('a3', 1)),
+      inTurn('b', step('b1', 1)),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+    );
+    assert.deepEqual(
+      log.filter((l) => l.endsWith('a1') || l.endsWith('a2') || l.endsWith('a3')),
+      ['start a1', 'end a1', 'start a2', 'end a2', 'start a3', 'end a3'],
+    );
+    assert.ok(log.indexOf('end b1') < log.indexOf('end a1'), 'another key does not wait');
+  });
+});

@@ -239,6 +239,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const webhookUrl = read('BATON_WEBHOOK_URL') ?? null;
   const webhookSecret = read('BATON_WEBHOOK_SECRET') ?? null;
   if (webhookUrl !== null && !isHttpUrl(webhookUrl)) fail('BATON_WEBHOOK_URL', 'expected an http(s) URL');
+  else if (webhookUrl !== null && /^[a-z]+:\/\/[^/?#]*@/i.test(webhookUrl))
+    // fetch refuses such URLs, and the value holds a password: named, never echoed.
+    problems.push(
+      'BATON_WEBHOOK_URL is invalid: expected a URL without user:password (the signature authenticates Baton)',
+    );
   if ((webhookUrl !== null || webhookSecret !== null) && (webhookSecret ?? '').length < 32)
     problems.push(
       'BATON_WEBHOOK_SECRET is invalid: expected at least 32 characters, required with BATON_WEBHOOK_URL',

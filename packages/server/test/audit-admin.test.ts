@@ -155,7 +155,15 @@ describe('audit admin endpoint and reuse webhook', () => {
     assert.ok(page1.data.next_before > 0);
     const page2 = await admin(`?type=reuse_detected&limit=1&before=${page1.data.next_before}`);
     assert.ok(page2.data.events[0].id < page1.data.events[0].id);
-    for (const bad of ['?limit=0', '?limit=abc', '?before=-1', '?unknown=1', `?type=${'x'.repeat(100)}`]) {
+    for (const bad of [
+      '?limit=0',
+      '?limit=abc',
+      '?before=-1',
+      '?unknown=1',
+      `?type=${'x'.repeat(100)}`,
+      '?type=%00',
+      '?session_id=a%0Ab',
+    ]) {
       const r = await admin(bad);
       assert.equal(r.status, 400, bad);
       assert.equal(r.data.error, 'invalid_request');

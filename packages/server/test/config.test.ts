@@ -86,6 +86,18 @@ describe('configuration', () => {
       assert.match(text, /BATON_WEBHOOK_SECRET is invalid/);
       assert.match(text, /BATON_WEBHOOK_URL=.* is invalid: expected an http\(s\) URL, required with/);
       assert.ok(!text.includes('short-admin-secret') && !text.includes('short-hook-secret'));
+      const withPassword = () =>
+        loadConfig({
+          BATON_WEBHOOK_URL: 'https://u:hunter2@hooks.example/x',
+          BATON_WEBHOOK_SECRET: 's'.repeat(32),
+        });
+      assert.throws(withPassword, (err: unknown) => {
+        const line = (err as ConfigError).problems.join('\n');
+        return (
+          /BATON_WEBHOOK_URL is invalid: expected a URL without user:password/.test(line) &&
+          !line.includes('hunter2')
+        );
+      });
     }
   });
 

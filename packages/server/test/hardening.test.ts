@@ -40,6 +40,20 @@ describe('hardening found by attacking the server', () => {
       assert.ok(Number(r.headers.get('retry-after')) >= 1);
   });
 
+  it('ten concurrent correct logins to one account from one address all get in', async () => {
+    const { email } = await signIn(server.url);
+    const replies = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        call(server.url, 'POST', '/auth/login', { json: { email, password: PASSWORD } }),
+      ),
+    );
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      Array(10).fill(200),
+    );
+    assert.equal(new Set(replies.map((r) => r.data.session_id)).size, 10);
+  });
+
   it('a cookie-mode logout with an expired access token still revokes the session', async () => {
     const email = newEmail();
     await call(server.url, 'POST', '/auth/register', { json: { email, password: PASSWORD } });

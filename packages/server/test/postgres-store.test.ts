@@ -5,6 +5,7 @@ import pg from 'pg';
 import { openPostgresBackend } from '../src/postgres/backend.js';
 import { migratePostgres } from '../src/postgres/migrations.js';
 import { createPostgresSessionStore } from '../src/postgres/session-store.js';
+import { bearer, call, signIn, startTestServer } from './helpers.js';
 import { createTestDatabase, postgresMissing } from './services.js';
 
 const missing = await postgresMissing();
@@ -29,6 +30,27 @@ describe('postgres', { skip: missing || false }, () => {
       db = await createTestDatabase();
     });
     after(() => db.drop());
+
+    it('text PostgreSQL cannot store is a client error, never a 500', async () => {
+      const server = await startTestServer({ BATON_STORE: 'postgres', DATABASE_URL: db.url });
+      try {
+        const nul = await call(server.url, 'POST', '/auth/login', {
+          json: { email: 'a\u0000@b.co', password: 'long enough pw' },
+        });
+        assert.equal(nul.status, 401, nul.text);
+        const { tokens } = await signIn(server.url);
+        for (const path of ['/auth/sessions/%00', '/auth/sessions/a%00b']) {
+          const r = await call(server.url, 'DELETE', path, { headers: bearer(tokens.data.access_token) });
+          assert.ok(r.status >= 400 && r.status < 500, `${path}: ${r.status} ${r.text}`);
+        }
+        const refresh = await call(server.url, 'POST', '/auth/refresh', {
+          json: { refresh_token: `${tokens.data.session_id}\u0000.0.abc` },
+        });
+        assert.ok(refresh.status >= 400 && refresh.status < 500, refresh.text);
+      } finally {
+        await server.close();
+      }
+    });
 
     it('migrations are safe when several instances start at once', async () => {
       const pools = Array.from({ length: 4 }, () => new pg.Pool({ connectionString: db.url, max: 1 }));

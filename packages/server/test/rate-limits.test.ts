@@ -67,12 +67,18 @@ describe('rate limits', () => {
     assert.deepEqual(new Set(burst.map((r) => r.status)), new Set([200]));
     assert.equal(new Set(burst.map((r) => r.data.refresh_token)).size, 1);
     token = burst[0]!.data.refresh_token;
+    const chain = [token];
     for (let i = 0; i < 2; i++) {
       const r = await refresh(token);
       assert.equal(r.status, 200, r.text);
       token = r.data.refresh_token;
+      chain.push(token);
     }
     assertLimited(await refresh(token), 20);
+    // With the allowance spent, a retry within the grace window still gets the same successor...
+    const retry = await refresh(chain.at(-2)!);
+    assert.equal(retry.status, 200, retry.text);
+    assert.equal(retry.data.refresh_token, token);
     const other = await signIn(server.url, from('198.51.100.4'));
     assert.equal(
       (await refresh(other.tokens.data.refresh_token)).status,
@@ -82,6 +88,21 @@ describe('rate limits', () => {
     clock.advance(20_000);
     const later = await refresh(token);
     assert.equal(later.status, 200, 'the token refused with 429 was not consumed (no reuse detected)');
+  });
+
+  it('an exhausted allowance never hides a replay: a consumed token is still detected as reuse', async () => {
+    const { tokens } = await signIn(server.url, from('198.51.100.5'));
+    const chain: string[] = [tokens.data.refresh_token];
+    for (let i = 0; i < 3; i++) {
+      const r = await call(server.url, 'POST', '/auth/refresh', { json: { refresh_token: chain.at(-1) } });
+      assert.equal(r.status, 200, r.text);
+      chain.push(r.data.refresh_token);
+    }
+    const replay = await call(server.url, 'POST', '/auth/refresh', { json: { refresh_token: chain[0] } });
+    assert.equal(replay.status, 401, replay.text);
+    assert.equal(replay.data.error, 'invalid_grant');
+    const me = await call(server.url, 'POST', '/auth/refresh', { json: { refresh_token: chain.at(-1) } });
+    assert.equal(me.status, 401, 'the session was revoked as stolen');
   });
 
   it('token endpoint: per confidential client across addresses, per IP for the public client', async () => {

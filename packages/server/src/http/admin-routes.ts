@@ -11,6 +11,9 @@ export interface AdminDeps {
   readAudit(limit: number, filter: AuditFilter): Promise<AuditRow[]>;
 }
 
+// Ids and event types are printable ASCII; anything else matches nothing and is refused.
+const PRINTABLE = '^[\\x21-\\x7e]*$';
+
 interface AuditQuery {
   limit?: string;
   type?: string;
@@ -32,9 +35,9 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
           properties: {
             // Query values are strings (the app never coerces types).
             limit: { type: 'string', pattern: '^(1000|[1-9][0-9]{0,2})$' },
-            type: { type: 'string', maxLength: 64 },
-            user_id: { type: 'string', maxLength: 128 },
-            session_id: { type: 'string', maxLength: 128 },
+            type: { type: 'string', maxLength: 64, pattern: PRINTABLE },
+            user_id: { type: 'string', maxLength: 128, pattern: PRINTABLE },
+            session_id: { type: 'string', maxLength: 128, pattern: PRINTABLE },
             before: { type: 'string', pattern: '^[1-9][0-9]{0,15}$' },
           },
         },

@@ -1,4 +1,4 @@
-import { BatonError, enforceRateLimit, normalizeEmail } from '@baton/core';
+import { BatonError, createAttemptQueue, enforceRateLimit, normalizeEmail } from '@baton/core';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 import {
@@ -53,6 +53,8 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
   // /auth/* has no client authentication: confidential clients' refresh tokens are used (and
   // revoked) at /oauth/*, where the client proves who it is.
   const publicOnly = { acceptClient: (owner: string) => !clients.isConfidential(owner) };
+  // Attempts of one account from one address take turns, so concurrent ones see each other.
+  const inTurn = createAttemptQueue();
 
   app.post<{ Body: Credentials }>(
     '/auth/register',
@@ -89,10 +91,13 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
       // reveals nothing either.
       const account = safeNormalize(request.body.email);
       const ip = context.ip ?? '';
-      const wait = await throttle.admit(account, ip);
-      if (wait > 0) throw new BatonError('rate_limited', 'login throttled', { retryAfter: wait });
-      const user = await accounts.authenticate(request.body.email, request.body.password, context);
-      await throttle.succeeded(account, ip);
+      const user = await inTurn(`${ip}\0${account}`, async () => {
+        const wait = await throttle.admit(account, ip);
+        if (wait > 0) throw new BatonError('rate_limited', 'login throttled', { retryAfter: wait });
+        const found = await accounts.authenticate(request.body.email, request.body.password, context);
+        await throttle.succeeded(account, ip);
+        return found;
+      });
       const tokens = await sessions.start(user.id, { ...context, clientId });
       if (cookieMode) setRefreshCookie(reply, tokens.refreshToken, tokens.refreshTokenExpiresIn);
       return sendTokens(reply, tokens, { includeRefreshToken: !cookieMode });

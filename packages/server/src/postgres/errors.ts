@@ -31,6 +31,13 @@ export async function guard<T>(operation: string, run: () => Promise<T>): Promis
   try {
     return await run();
   } catch (error) {
+    // Text PostgreSQL cannot store (a NUL byte, say) came from the request: a client error.
+    const code = (error as { code?: string })?.code;
+    if (code === '22021' || code === '22P05') {
+      throw new BatonError('invalid_request', `postgres refused the text of ${operation}`, {
+        description: 'The request contains characters that are not allowed.',
+      });
+    }
     if (isTransient(error)) {
       throw new BatonError('temporarily_unavailable', `postgres unavailable during ${operation}`, {
         retryAfter: 1,
