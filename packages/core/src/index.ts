@@ -14,6 +14,7 @@ export {
 export {
   type AccountDeps,
   type Accounts,
+  type AccountView,
   checkPasswordPolicy,
   createAccounts,
   EMAIL_MAX_LENGTH,

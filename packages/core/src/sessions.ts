@@ -56,6 +56,8 @@ export interface TokenSet {
 
 export interface SessionView {
   id: string;
+  /** The OAuth client the session belongs to. */
+  clientId: string;
   createdAt: number;
   lastUsedAt: number;
   /** When the session ends if nothing else happens: idle or absolute expiry, whichever is first. */
@@ -509,6 +511,7 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
         .filter((s) => isSessionLive(s, now, config.refreshIdleTtl))
         .map((s) => ({
           id: s.id,
+          clientId: s.clientId,
           createdAt: s.createdAt,
           lastUsedAt: s.lastUsedAt,
           expiresAt: sessionEndsAt(s, config.refreshIdleTtl),
