@@ -124,6 +124,23 @@ export function isSessionLive(session: SessionRecord, now: number, refreshIdleTt
   return session.revokedAt === null && now < sessionEndsAt(session, refreshIdleTtl);
 }
 
+/**
+ * Why the session behind an access token no longer vouches for it, or null while it does:
+ * the rule `authenticate` applies when it checks the store (fan-out mode asks the deny-set,
+ * which the store fills).
+ */
+export function sessionEndForAccessToken(
+  session: SessionRecord | null,
+  userId: string,
+  now: number,
+  refreshIdleTtl: number,
+): 'unknown' | 'other_user' | 'revoked' | 'expired' | null {
+  if (!session) return 'unknown';
+  if (session.userId !== userId) return 'other_user';
+  if (session.revokedAt !== null) return 'revoked';
+  return isSessionLive(session, now, refreshIdleTtl) ? null : 'expired';
+}
+
 const grantError = (message: string): BatonError => new BatonError('invalid_grant', message);
 
 export function createSessions(deps: SessionDeps, config: SessionConfig): Sessions {
@@ -251,8 +268,7 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
       return { claims };
     }
     const session = await store.getSession(claims.sid);
-    if (!session || session.userId !== claims.sub || !isSessionLive(session, now, config.refreshIdleTtl))
-      throw ended();
+    if (sessionEndForAccessToken(session, claims.sub, now, config.refreshIdleTtl) !== null) throw ended();
     if (await store.isAccessTokenRevoked(claims.jti)) throw revoked();
     return { claims };
   }
