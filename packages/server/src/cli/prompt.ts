@@ -9,26 +9,33 @@ export async function readSecretFromStdin(): Promise<string> {
     .replace(/\r?\n$/, '');
 }
 
+// Typed-ahead input after a line (say, both passwords pasted at once) is kept for the next prompt.
+let pending = '';
+
 /** Asks on stderr and reads one line from the terminal with echo off. Ctrl-C aborts. */
 export function readPassword(prompt: string): Promise<string> {
   const stdin = process.stdin;
   return new Promise((resolve, reject) => {
     process.stderr.write(prompt);
     let value = '';
+    let done = false;
     stdin.setRawMode(true);
-    stdin.resume();
-    stdin.setEncoding('utf8');
     const finish = (error?: Error): void => {
+      done = true;
       stdin.setRawMode(false);
       stdin.pause();
-      stdin.off('data', onData);
+      stdin.off('data', consume);
       process.stderr.write('\n');
       if (error) reject(error);
       else resolve(value);
     };
-    const onData = (chunk: string): void => {
-      for (const ch of chunk) {
+    function consume(chunk: string): void {
+      const chars = [...chunk];
+      for (let i = 0; i < chars.length; i++) {
+        const ch = chars[i]!;
         if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+          const rest = chars.slice(i + 1).join('');
+          pending = ch === '\r' && rest.startsWith('\n') ? rest.slice(1) : rest;
           finish();
           return;
         }
@@ -39,7 +46,13 @@ export function readPassword(prompt: string): Promise<string> {
         if (ch === '\u007f' || ch === '\b') value = [...value].slice(0, -1).join('');
         else if (ch >= ' ') value += ch;
       }
-    };
-    stdin.on('data', onData);
+    }
+    const early = pending;
+    pending = '';
+    if (early) consume(early);
+    if (done) return;
+    stdin.setEncoding('utf8');
+    stdin.on('data', consume);
+    stdin.resume();
   });
 }
