@@ -156,8 +156,7 @@ export function diagnoseAccessToken(token: unknown, options: DiagnoseOptions): A
         return { detail: `alg is ${quote(header.alg)}; allowed: ${algorithms.join(', ')}` };
       if (problem === 'unknown_key')
         return { detail: `no usable kid in the header (kid is ${quote(header.kid)})` };
-      if (problem === 'type')
-        return { detail: `typ is ${quote(header.typ)}, not at+jwt: not an access token` };
+      if (problem === 'type') return { detail: `typ is ${quote(header.typ)}, not at+jwt` };
       return { detail: `crit is ${quote(header.crit)}` };
     }),
   );
