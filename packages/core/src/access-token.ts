@@ -85,6 +85,13 @@ function reject(problem: AccessTokenProblem, description: string): never {
   throw new AccessTokenError(problem, description);
 }
 
+/**
+ * Where a check sends a problem. Verification passes `reject`, which throws at the first;
+ * `diagnoseAccessToken` passes a collector, to explain every reason a token fails. One set
+ * of rules, two uses.
+ */
+export type ProblemReport = (problem: AccessTokenProblem, description: string) => void;
+
 function parseSegment(segment: string): Record<string, unknown> {
   let value: unknown;
   try {
@@ -133,24 +140,39 @@ export function decodeAccessToken(token: unknown, algorithms: readonly string[])
   if (!COMPACT_JWS.test(token)) reject('malformed', 'The access token is malformed.');
   const [h, p, s] = token.split('.') as [string, string, string];
   const header = parseHeader(h);
-  if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
-    reject('algorithm', 'The access token uses an algorithm that is not allowed.');
-  }
-  if (typeof header.kid !== 'string' || header.kid.length > 256)
-    reject('unknown_key', 'The access token names no known key.');
-  if (header.typ !== 'at+jwt' && header.typ !== 'application/at+jwt')
-    reject('type', 'The token is not an access token.');
-  if (header.crit !== undefined) reject('malformed', 'The access token has unsupported critical headers.');
+  checkHeader(header, algorithms, reject);
   const signature = fromBase64url(s);
-  // One spelling per signature: base64url's spare low bits in the last character would
-  // otherwise give one token several string forms.
-  if (base64url(signature) !== s) reject('malformed', 'The access token is malformed.');
+  checkSignatureEncoding(signature, s, reject);
   return {
     header: header as DecodedAccessToken['header'],
     signingInput: `${h}.${p}`,
     payloadSegment: p,
     signature,
   };
+}
+
+/** An allowed `alg`, a `kid`, `typ` at+jwt and no `crit`: the header rules, reported in this order. */
+export function checkHeader(
+  header: Record<string, unknown>,
+  algorithms: readonly string[],
+  report: ProblemReport,
+): void {
+  if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
+    report('algorithm', 'The access token uses an algorithm that is not allowed.');
+  }
+  if (typeof header.kid !== 'string' || header.kid.length > 256)
+    report('unknown_key', 'The access token names no known key.');
+  if (header.typ !== 'at+jwt' && header.typ !== 'application/at+jwt')
+    report('type', 'The token is not an access token.');
+  if (header.crit !== undefined) report('malformed', 'The access token has unsupported critical headers.');
+}
+
+/**
+ * One spelling per signature: base64url's spare low bits in the last character would
+ * otherwise give one token several string forms.
+ */
+export function checkSignatureEncoding(signature: Buffer, segment: string, report: ProblemReport): void {
+  if (base64url(signature) !== segment) report('malformed', 'The access token is malformed.');
 }
 
 /** Checks the signature with `key`, whose algorithm must be the header's. */
@@ -176,28 +198,43 @@ export function checkClaims(
   options: { issuer: string; audience: string; now: number; leewaySeconds?: number },
 ): AccessTokenClaims {
   const claims = parseSegment(decoded.payloadSegment);
-  const leeway = options.leewaySeconds ?? 0;
-  const nowSeconds = options.now / 1000;
-  if (claims.iss !== options.issuer) reject('issuer', 'The access token was issued by someone else.');
-  const aud = claims.aud;
-  if (!(aud === options.audience || (Array.isArray(aud) && aud.includes(options.audience)))) {
-    reject('audience', 'The access token is meant for another audience.');
-  }
-  if (!isNumericDate(claims.exp) || !isNumericDate(claims.iat))
-    reject('claims', 'The access token has malformed time claims.');
-  if (nowSeconds >= claims.exp + leeway) reject('expired', 'The access token has expired.');
-  if (claims.iat > nowSeconds + leeway) reject('not_yet_valid', 'The access token was issued in the future.');
-  if (claims.nbf !== undefined && (!isNumericDate(claims.nbf) || claims.nbf > nowSeconds + leeway)) {
-    reject('not_yet_valid', 'The access token is not valid yet.');
-  }
-  for (const name of ['sub', 'sid', 'jti', 'client_id'] as const) {
-    if (typeof claims[name] !== 'string' || claims[name] === '')
-      reject('claims', 'The access token lacks required claims.');
-  }
+  checkClaimValues(claims, options, reject);
   return claims as unknown as AccessTokenClaims;
 }
 
-const ALL_ALGORITHMS: readonly string[] = ['EdDSA', 'ES256', 'RS256'];
+/** The claim rules of `checkClaims` on parsed claims, reported in this order. */
+export function checkClaimValues(
+  claims: Record<string, unknown>,
+  options: { issuer: string; audience: string; now: number; leewaySeconds?: number },
+  report: ProblemReport,
+): void {
+  const leeway = options.leewaySeconds ?? 0;
+  const nowSeconds = options.now / 1000;
+  if (claims.iss !== options.issuer) report('issuer', 'The access token was issued by someone else.');
+  const aud = claims.aud;
+  if (!(aud === options.audience || (Array.isArray(aud) && aud.includes(options.audience)))) {
+    report('audience', 'The access token is meant for another audience.');
+  }
+  const { exp, iat, nbf } = claims;
+  if (!isNumericDate(exp) || !isNumericDate(iat)) {
+    report('claims', 'The access token has malformed time claims.');
+  } else {
+    if (nowSeconds >= exp + leeway) report('expired', 'The access token has expired.');
+    if (iat > nowSeconds + leeway) report('not_yet_valid', 'The access token was issued in the future.');
+  }
+  if (nbf !== undefined && (!isNumericDate(nbf) || nbf > nowSeconds + leeway)) {
+    report('not_yet_valid', 'The access token is not valid yet.');
+  }
+  for (const name of ['sub', 'sid', 'jti', 'client_id'] as const) {
+    if (typeof claims[name] !== 'string' || claims[name] === '') {
+      report('claims', 'The access token lacks required claims.');
+      break;
+    }
+  }
+}
+
+/** What Baton itself accepts: the algorithms it can sign with, each only with a key of its own kind. */
+export const ALL_ALGORITHMS: readonly string[] = ['EdDSA', 'ES256', 'RS256'];
 
 /**
  * Verifies a Baton access token issued by this server: compact JWS only, the header's `alg`

@@ -29,6 +29,11 @@ export interface PublicUser {
   createdAt: number;
 }
 
+/** What an operator sees of an account: never the password hash. */
+export interface AccountView extends PublicUser {
+  disabledAt: number | null;
+}
+
 export interface Accounts {
   register(email: unknown, password: unknown, context?: RequestContext): Promise<PublicUser>;
   /** The user, or `invalid_credentials` with the same cost whether the e-mail exists or not. */
@@ -36,6 +41,15 @@ export interface Accounts {
   getUser(id: string): Promise<PublicUser | null>;
   /** Checks the current password, then sets a new one (policy applies); `invalid_credentials` when wrong. */
   changePassword(userId: string, current: unknown, next: unknown, context?: RequestContext): Promise<void>;
+  /** The account with this e-mail address, disabled or not (for operators); null when none. */
+  findByEmail(email: unknown): Promise<AccountView | null>;
+  /**
+   * Stops the user signing in (`authenticate` refuses a disabled user). True when this call
+   * disabled them. Their sessions are the caller's to end (`Sessions.revokeUser`).
+   */
+  disable(userId: string): Promise<boolean>;
+  /** Deletes the account (see `UserStore.deleteUser`); true when it existed. */
+  remove(userId: string): Promise<boolean>;
 }
 
 // Characters that never belong in an address we accept: controls, invisible format
@@ -159,6 +173,25 @@ export function createAccounts(deps: AccountDeps): Accounts {
     async getUser(id) {
       const user = await users.getUserById(id);
       return user && user.disabledAt === null ? toPublic(user) : null;
+    },
+
+    async findByEmail(email) {
+      const user = await users.getUserByEmail(normalizeEmail(email));
+      return user ? { ...toPublic(user), disabledAt: user.disabledAt } : null;
+    },
+
+    async disable(userId) {
+      const at = clock.now();
+      const changed = await users.disableUser(userId, at);
+      if (changed) audit.record({ type: 'user_disabled', at, userId });
+      return changed;
+    },
+
+    async remove(userId) {
+      const at = clock.now();
+      const existed = await users.deleteUser(userId, at);
+      if (existed) audit.record({ type: 'user_deleted', at, userId });
+      return existed;
     },
   };
 }

@@ -9,7 +9,9 @@ export type AuditEventType =
   | 'reuse_detected'
   | 'session_revoked'
   | 'access_token_revoked'
-  | 'password_changed';
+  | 'password_changed'
+  | 'user_disabled'
+  | 'user_deleted';
 
 export interface AuditEvent {
   type: AuditEventType;

@@ -14,6 +14,7 @@ export {
 export {
   type AccountDeps,
   type Accounts,
+  type AccountView,
   checkPasswordPolicy,
   createAccounts,
   EMAIL_MAX_LENGTH,
@@ -24,6 +25,14 @@ export {
   type PublicUser,
 } from './accounts.js';
 export { type AuditEvent, type AuditEventType, type AuditSink, noAudit } from './audit.js';
+export {
+  type AccessTokenDiagnosis,
+  type DiagnoseOptions,
+  diagnoseAccessToken,
+  diagnoseSession,
+  type SessionFacts,
+  type TokenFinding,
+} from './diagnose.js';
 export { BatonError, type BatonErrorOptions, ERROR_TABLE, type ErrorCode, isBatonError } from './errors.js';
 export {
   createKeySet,
@@ -76,6 +85,7 @@ export {
   type SessionDeps,
   type Sessions,
   type SessionView,
+  sessionEndForAccessToken,
   sessionEndsAt,
   type TokenSet,
 } from './sessions.js';

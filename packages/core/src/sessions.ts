@@ -62,6 +62,8 @@ export interface TokenSet {
 
 export interface SessionView {
   id: string;
+  /** The OAuth client the session belongs to. */
+  clientId: string;
   createdAt: number;
   lastUsedAt: number;
   /** When the session ends if nothing else happens: idle or absolute expiry, whichever is first. */
@@ -130,6 +132,23 @@ export function sessionEndsAt(session: SessionRecord, refreshIdleTtl: number): n
 /** Unrevoked and neither idle- nor absolutely expired at `now`. */
 export function isSessionLive(session: SessionRecord, now: number, refreshIdleTtl: number): boolean {
   return session.revokedAt === null && now < sessionEndsAt(session, refreshIdleTtl);
+}
+
+/**
+ * Why the session behind an access token no longer vouches for it, or null while it does:
+ * the rule `authenticate` applies when it checks the store (fan-out mode asks the deny-set,
+ * which the store fills).
+ */
+export function sessionEndForAccessToken(
+  session: SessionRecord | null,
+  userId: string,
+  now: number,
+  refreshIdleTtl: number,
+): 'unknown' | 'other_user' | 'revoked' | 'expired' | null {
+  if (!session) return 'unknown';
+  if (session.userId !== userId) return 'other_user';
+  if (session.revokedAt !== null) return 'revoked';
+  return isSessionLive(session, now, refreshIdleTtl) ? null : 'expired';
 }
 
 const grantError = (message: string): BatonError => new BatonError('invalid_grant', message);
@@ -288,8 +307,7 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
       return { claims };
     }
     const session = await store.getSession(claims.sid);
-    if (!session || session.userId !== claims.sub || !isSessionLive(session, now, config.refreshIdleTtl))
-      throw ended();
+    if (sessionEndForAccessToken(session, claims.sub, now, config.refreshIdleTtl) !== null) throw ended();
     if (await store.isAccessTokenRevoked(claims.jti)) throw revoked();
     return { claims };
   }
@@ -575,6 +593,7 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
         .filter((s) => isSessionLive(s, now, config.refreshIdleTtl))
         .map((s) => ({
           id: s.id,
+          clientId: s.clientId,
           createdAt: s.createdAt,
           lastUsedAt: s.lastUsedAt,
           expiresAt: sessionEndsAt(s, config.refreshIdleTtl),

@@ -80,4 +80,17 @@ export interface UserStore {
   getUserById(id: string): Promise<UserRecord | null>;
   /** Replaces the user's password hash. */
   setPasswordHash(id: string, passwordHash: string): Promise<void>;
+  /**
+   * Sets `disabledAt` to `at` unless the user is disabled already. True only for the call
+   * that disabled them; false for an unknown user.
+   */
+  disableUser(id: string, at: number): Promise<boolean>;
+  /**
+   * Deletes the user and, atomically with it, finishes their sessions: each is revoked
+   * (reason `user_deleted`, unless it was revoked already) and loses its IP address and user
+   * agent. The anonymised rows stay until `deleteExpired` removes them like any revoked
+   * session, because deny-set catch-up (`listRecentRevocations`) must still see recent
+   * revocations. False when there was no such user.
+   */
+  deleteUser(id: string, at: number): Promise<boolean>;
 }

@@ -57,4 +57,5 @@ export type RevokeReason =
   | 'token_revoked'
   | 'admin'
   | 'password_changed'
-  | 'user_disabled';
+  | 'user_disabled'
+  | 'user_deleted';

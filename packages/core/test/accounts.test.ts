@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createAccounts, normalizeEmail, type PasswordHasher } from '../src/accounts.js';
+import type { AuditEvent } from '../src/audit.js';
 import { systemRandom } from '../src/runtime.js';
 import { createManualClock } from '../src/testing/manual-clock.js';
 import { createMemoryStores } from '../src/testing/memory-store.js';
@@ -19,6 +20,41 @@ function countingHasher(): PasswordHasher & { verifies: number } {
 }
 
 describe('accounts', () => {
+  it('finds, disables and deletes accounts for operators, with audit events', async () => {
+    const { users } = createMemoryStores();
+    const events: AuditEvent[] = [];
+    const clock = createManualClock();
+    const accounts = createAccounts({
+      users,
+      hasher: countingHasher(),
+      clock,
+      random: systemRandom,
+      audit: { record: (e) => events.push(e) },
+    });
+    const u = await accounts.register('ops@example.test', 'long enough pw');
+    assert.deepEqual(await accounts.findByEmail(' OPS@example.test'), { ...u, disabledAt: null });
+    assert.equal(await accounts.findByEmail('nobody@example.test'), null);
+    assert.equal(await codeOf(accounts.findByEmail('not an address')), 'invalid_request');
+
+    assert.equal(await accounts.disable(u.id), true);
+    assert.equal(await accounts.disable(u.id), false, 'once');
+    assert.equal((await accounts.findByEmail(u.email))?.disabledAt, clock.now());
+    assert.equal(await accounts.getUser(u.id), null);
+    assert.equal(await codeOf(accounts.authenticate(u.email, 'long enough pw')), 'invalid_credentials');
+
+    assert.equal(await accounts.remove(u.id), true);
+    assert.equal(await accounts.remove(u.id), false);
+    assert.equal(await accounts.findByEmail(u.email), null);
+    assert.deepEqual(
+      events.filter((e) => e.type.startsWith('user_')).map((e) => [e.type, e.userId]),
+      [
+        ['user_registered', u.id],
+        ['user_disabled', u.id],
+        ['user_deleted', u.id],
+      ],
+    );
+  });
+
   it('normalises e-mail addresses before uniqueness', async () => {
     const users = createMemoryStores().users;
     const accounts = createAccounts({

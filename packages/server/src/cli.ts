@@ -1,192 +1,145 @@
 #!/usr/bin/env node
-import {
-  type KeyPolicy,
-  keyStates,
-  loadSigningKey,
-  SIGNING_ALGORITHMS,
-  type SigningAlgorithm,
-  systemClock,
-} from '@baton/core';
-import { type Backend, openBackend } from './backend.js';
-import { type Config, ConfigError, loadConfig, parseDuration } from './config.js';
-import { addSigningKey, type KeyStore, removeSigningKeys, retireSigningKey } from './keys/key-store.js';
+import { readFileSync } from 'node:fs';
+import { type Command, parse, shownArgument, UsageError } from './cli/args.js';
+import { inspectCommand } from './cli/inspect.js';
+import { auditCommands, keysCommands } from './cli/keys.js';
+import { configCheckCommand, migrateCommand, pruneCommand } from './cli/maintenance.js';
+import { err, out } from './cli/output.js';
+import { sessionsCommands } from './cli/sessions.js';
+import { usersCommands } from './cli/users.js';
+import { ConfigError } from './config.js';
 
 /**
- * `baton <command>`: operator commands on the data directory of BATON_DATA_DIR (the same
- * configuration as the server). Exit codes: 0 ok, 1 failure, 2 usage.
+ * `baton <command>`: operator commands on the configured store, with the server's own
+ * configuration (environment over baton.config.json). Exit codes: 0 ok, 1 failure, 2 usage.
+ * No command prints a token, password or secret.
  */
-const USAGE = `Usage: baton <command> [options]
+const serveCommand: Command = {
+  name: 'serve',
+  usage: 'serve',
+  summary: 'run the server (same as npm start)',
+  help: 'Stops cleanly on SIGTERM or SIGINT.',
+  async run() {
+    await import('./main.js');
+    return -1; // keep running
+  },
+};
+
+const COMMANDS: readonly Command[] = [
+  serveCommand,
+  migrateCommand,
+  configCheckCommand,
+  usersCommands,
+  sessionsCommands,
+  inspectCommand,
+  pruneCommand,
+  keysCommands,
+  auditCommands,
+].flat();
+
+const GROUPS = [...new Set(COMMANDS.filter((c) => c.name.includes(' ')).map((c) => c.name.split(' ')[0]!))];
+
+function overview(): string {
+  const column = 40;
+  const lines = COMMANDS.map((c) =>
+    c.usage.length + 2 <= column
+      ? `  ${c.usage.padEnd(column)}${c.summary}`
+      : `  ${c.usage}\n  ${''.padEnd(column)}${c.summary}`,
+  );
+  return `Usage: baton <command> [options]
 
 Commands:
-  serve                          run the server (same as npm start)
-  keys list [--json]             list signing keys and their state
-  keys rotate [--activate-in D]  add a signing key; it is published now and signs after D
-                                 (default 10m, longer than the JWKS cache time of 5 min)
-                                 [--alg EdDSA|ES256|RS256]  (default BATON_SIGNING_ALG)
-  keys retire <kid>              stop a key signing now; it stays published until its tokens expire
-                                 (after switching every server to another algorithm, say)
-  keys prune                     remove keys that can no longer verify a live token
-  audit tail [-n N] [--json]     the newest N security events (default 50)
+${lines.join('\n')}
 
-Configuration comes from the environment, as for the server (BATON_STORE, DATABASE_URL or
-BATON_DATA_DIR, BATON_SIGNING_ALG). Key lifetimes use the longest access-token lifetime any
-server recorded in the key store.`;
+Every command takes --help; commands that print data take --json. Exit codes: 0 ok,
+1 failure (or, for inspect, an invalid token), 2 usage error.
 
-class UsageError extends Error {}
+Configuration is the server's: the environment over baton.config.json in the working
+directory (or the file named by BATON_CONFIG). See docs/cli.md.`;
+}
 
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const value = args[i + 1];
-  if (value === undefined || value.startsWith('--')) throw new UsageError(`${name} needs a value`);
-  return value;
+function groupUsage(group: string): string {
+  const members = COMMANDS.filter((c) => c.name.startsWith(`${group} `));
+  return `Usage: baton ${group} <command> [options]\n\nCommands:\n${members.map((c) => `  baton ${c.usage}\n      ${c.summary}`).join('\n')}\n\nbaton ${group} <command> --help for details.`;
+}
+
+function commandHelp(c: Command): string {
+  return `Usage: baton ${c.usage}\n\n${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.\n\n${c.help}`;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
 }
 
 async function run(args: string[]): Promise<number> {
-  const [command, sub] = args;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    console.log(USAGE);
-    return command === undefined ? 2 : 0;
+  const [first, second] = args;
+  if (first === undefined) {
+    err(overview());
+    return 2;
   }
-  if (command === 'serve') {
-    await import('./main.js');
-    return -1; // keep running
-  }
-  if (command !== 'keys' && command !== 'audit') throw new UsageError(`unknown command: ${command}`);
-  if (args.includes('--help')) {
-    console.log(USAGE);
+  if (first === '--help' || first === '-h' || first === 'help') {
+    if (first === 'help' && second !== undefined) return run([...args.slice(1), '--help']);
+    out(overview());
     return 0;
   }
-  const config = loadConfig();
-  const now = systemClock.now();
-  const policy = { alg: config.signingAlg, accessTokenTtl: config.accessTokenTtl };
-  const backend = await openBackend(config, () => {});
-  try {
-    if (command === 'audit') return await auditCommand(sub, args, backend);
-    return await keysCommand(sub, args, backend.keys, config, now, policy);
-  } finally {
-    await backend.close();
+  if (first === '--version' || first === '-v') {
+    out(version());
+    return 0;
   }
+  let command = COMMANDS.find((c) => c.name === first);
+  let rest = args.slice(1);
+  if (!command && GROUPS.includes(first)) {
+    if (second === undefined || second === '--help' || second === '-h') {
+      if (second === undefined) {
+        err(`baton: ${first} needs a command\n\n${groupUsage(first)}`);
+        return 2;
+      }
+      out(groupUsage(first));
+      return 0;
+    }
+    command = COMMANDS.find((c) => c.name === `${first} ${second}`);
+    if (!command) {
+      err(`baton: unknown ${first} command: ${shownArgument(second)}\n\n${groupUsage(first)}`);
+      return 2;
+    }
+    rest = args.slice(2);
+  }
+  if (!command) throw new UsageError(`unknown command: ${shownArgument(first)}`);
+  const parsed = parse(command, rest);
+  if (parsed.values.help) {
+    out(commandHelp(command));
+    return 0;
+  }
+  return command.run(parsed, command);
 }
 
-/** `audit tail [-n N] [--json]`: the newest security events, oldest first, without token text. */
-async function auditCommand(sub: string | undefined, args: string[], backend: Backend): Promise<number> {
-  if (sub !== 'tail') throw new UsageError(`unknown audit command: ${sub ?? '(none)'}`);
-  const countText = option(args, '-n') ?? '50';
-  if (!/^\d{1,6}$/.test(countText)) throw new UsageError('-n: expected a number of events');
-  const rows = (await backend.readAudit(Number(countText))).reverse();
-  if (args.includes('--json')) {
-    console.log(JSON.stringify(rows, null, 2));
-    return 0;
-  }
-  for (const r of rows) {
-    const who = [
-      r.userId && `user ${r.userId}`,
-      r.sessionId && `session ${r.sessionId}`,
-      r.ip && `from ${r.ip}`,
-    ]
-      .filter(Boolean)
-      .join(', ');
-    const detail = r.detail ? ` ${JSON.stringify(r.detail)}` : '';
-    console.log(`${new Date(r.at).toISOString()}  ${r.type.padEnd(20)} ${who}${detail}`);
-  }
-  return 0;
-}
-
-async function keysCommand(
-  sub: string | undefined,
-  args: string[],
-  store: KeyStore,
-  config: Config,
-  now: number,
-  initialPolicy: KeyPolicy,
-): Promise<number> {
-  let policy = initialPolicy;
-  const doc = await store.read();
-  const stored = async () => doc?.signingKeys ?? [];
-  // The servers' own lifetime, not this shell's: never prune a key a server still needs.
-  policy = { ...policy, accessTokenTtl: Math.max(policy.accessTokenTtl, doc?.maxAccessTokenTtl ?? 0) };
-
-  if (sub === 'list') {
-    const keys = (await stored()).map(loadSigningKey);
-    const { views } = keyStates(keys, now, policy);
-    const rows = views.map((v) => ({
-      kid: v.key.kid,
-      alg: v.key.alg,
-      state: v.state,
-      created_at: new Date(v.key.createdAt).toISOString(),
-      activates_at: new Date(v.key.activatesAt).toISOString(),
-      ...(v.endedAt === null ? {} : { stopped_signing_at: new Date(v.endedAt).toISOString() }),
-    }));
-    if (args.includes('--json')) console.log(JSON.stringify(rows, null, 2));
-    else
-      for (const r of rows)
-        console.log(`${r.kid}  ${r.alg.padEnd(5)}  ${r.state.padEnd(10)}  activates ${r.activates_at}`);
-    return 0;
-  }
-
-  if (sub === 'rotate') {
-    const delayText = option(args, '--activate-in') ?? '10m';
-    const delay = parseDuration(delayText);
-    if (delay === null)
-      throw new UsageError(`--activate-in: expected a duration such as 10m, got ${delayText}`);
-    const alg = (option(args, '--alg') ?? config.signingAlg) as SigningAlgorithm;
-    if (!SIGNING_ALGORITHMS.includes(alg)) throw new UsageError('--alg: expected EdDSA, ES256 or RS256');
-    if (delay < 5 * 60_000) {
-      console.error(
-        'baton: warning: the new key signs in less than 5 minutes; verifiers caching the JWKS longer may refuse its tokens until they refetch',
-      );
-    }
-    const key = await addSigningKey(store, alg, { createdAt: now, activatesAt: now + delay });
-    console.log(
-      `added ${alg} key ${key.kid}: published now, signs from ${new Date(now + delay).toISOString()}`,
-    );
-    return 0;
-  }
-
-  if (sub === 'retire') {
-    const kid = args[2];
-    if (!kid || kid.startsWith('--')) throw new UsageError('keys retire needs a key id (see keys list)');
-    const keys = (await stored()).map(loadSigningKey);
-    const target = keys.find((k) => k.kid === kid);
-    if (!target) throw new Error(`no key ${kid}`);
-    const after = keys.map((k) => (k.kid === kid ? { ...k, retiredAt: now } : k));
-    if (!keyStates(after, now, policy).signer) {
-      throw new Error(
-        `refusing to retire ${kid}: no other active ${policy.alg} key would sign (run keys rotate first)`,
-      );
-    }
-    await retireSigningKey(store, kid, now);
-    console.log(`retired ${kid}: it no longer signs and leaves the JWKS once its last tokens have expired`);
-    return 0;
-  }
-
-  if (sub === 'prune') {
-    const keys = (await stored()).map(loadSigningKey);
-    const expired = keyStates(keys, now, policy)
-      .views.filter((v) => v.state === 'expired')
-      .map((v) => v.key.kid);
-    if (expired.length > 0) await removeSigningKeys(store, expired);
-    console.log(expired.length === 0 ? 'no expired keys' : `removed ${expired.join(', ')}`);
-    return 0;
-  }
-  throw new UsageError(`unknown keys command: ${sub ?? '(none)'}`);
+/** Exits once stdout is flushed: a Redis client retrying in the background must not hold the shell. */
+function exit(code: number): void {
+  process.exitCode = code;
+  process.stdout.write('', () => process.exit(code));
 }
 
 run(process.argv.slice(2)).then(
   (code) => {
-    if (code >= 0) process.exitCode = code;
+    if (code >= 0) exit(code);
   },
   (error: unknown) => {
     if (error instanceof UsageError) {
-      console.error(`baton: ${error.message}\n\n${USAGE}`);
+      const usage = error.command
+        ? `Usage: baton ${error.command.usage}\n(baton ${error.command.name} --help for more)`
+        : overview();
+      err(`baton: ${error.message}\n\n${usage}`);
       process.exitCode = 2;
     } else if (error instanceof ConfigError) {
-      for (const p of error.problems) console.error(`baton: configuration error: ${p}`);
+      for (const p of error.problems) err(`baton: configuration error: ${p}`);
       process.exitCode = 1;
     } else {
-      console.error(`baton: ${error instanceof Error ? error.message : String(error)}`);
+      err(`baton: ${error instanceof Error ? error.message : String(error)}`);
       process.exitCode = 1;
     }
+    exit(process.exitCode as number);
   },
 );

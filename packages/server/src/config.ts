@@ -7,10 +7,12 @@ import {
   SIGNING_ALGORITHMS,
   type SigningAlgorithm,
 } from '@baton/core';
+import { redactVariable } from './config-redact.js';
 
 /**
- * The only file that reads `process.env`. Every value is validated at start-up; all problems
- * are reported at once, one line each, naming the variable and what it allows.
+ * The only file that reads `process.env` (with config-file.ts, which merges in
+ * `baton.config.json`). Every value is validated at start-up; all problems are reported at
+ * once, one line each, naming the variable and what it allows.
  */
 export interface Config {
   port: number;
@@ -98,7 +100,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     return v === undefined || v.trim() === '' ? undefined : v.trim();
   };
   const fail = (name: string, allowed: string): void => {
-    problems.push(`${name}=${JSON.stringify(env[name] ?? '').slice(0, 60)} is invalid: ${allowed}`);
+    // Secrets are never echoed, not even a wrong one (config-redact.ts).
+    const shown = JSON.stringify(redactVariable(name, env[name] ?? '')).slice(0, 60);
+    problems.push(`${name}=${shown} is invalid: ${allowed}`);
   };
 
   const portText = read('PORT') ?? '8080';

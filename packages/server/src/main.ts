@@ -1,11 +1,14 @@
-import { ConfigError, loadConfig } from './config.js';
+import { type Config, ConfigError } from './config.js';
+import { loadEffectiveConfig } from './config-file.js';
 import { LOGGER_OPTIONS, startServer } from './server.js';
 
-/** `npm start`: read the configuration, serve, and stop cleanly on SIGTERM or SIGINT. */
+/** `npm start`: read the configuration (environment over baton.config.json), serve, and stop cleanly on SIGTERM or SIGINT. */
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
+  let config: Config;
   try {
-    config = loadConfig();
+    const effective = loadEffectiveConfig();
+    for (const warning of effective.warnings) console.error(`baton: warning: ${warning}`);
+    config = effective.config;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     for (const problem of error.problems) console.error(`baton: configuration error: ${problem}`);

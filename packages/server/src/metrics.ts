@@ -51,6 +51,7 @@ const REVOKE_REASONS: Record<RevokeReason, true> = {
   admin: true,
   password_changed: true,
   user_disabled: true,
+  user_deleted: true,
 };
 
 let processRegistry: Registry | undefined;

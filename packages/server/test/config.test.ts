@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { describe, it } from 'node:test';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, parseDuration } from '../src/config.js';
+import { loadEffectiveConfig } from '../src/config-file.js';
+import { spawnServer } from './processes.js';
 
 describe('configuration', () => {
   it('has the contract defaults', () => {
@@ -216,6 +221,159 @@ describe('configuration', () => {
     assert.match(
       lines[0]!,
       /BATON_REFRESH_IDLE_TTL="forever" is invalid: expected a positive number of seconds/,
+    );
+  });
+});
+
+describe('configuration file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-config-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  let n = 0;
+  /** Writes a file in a fresh folder; returns the folder. */
+  const folderWith = (content: unknown, name = 'baton.config.json'): string => {
+    const folder = join(dir, String(++n));
+    mkdirSync(folder);
+    writeFileSync(
+      join(folder, name),
+      typeof content === 'string' ? content : JSON.stringify(content, null, 2),
+      { mode: 0o600 },
+    );
+    return folder;
+  };
+  const problemsOf = (fn: () => unknown): readonly string[] => {
+    try {
+      fn();
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    assert.fail('expected a ConfigError');
+  };
+
+  it('reads baton.config.json from the working directory; the environment wins', () => {
+    const folder = folderWith({
+      BATON_ACCESS_TOKEN_TTL: '5m',
+      BATON_AUDIENCE: 'from-file',
+      BATON_ALLOWED_ORIGINS: ['https://a.example', 'https://b.example'],
+      PORT: 9090,
+      BATON_DEMO: false,
+    });
+    const { config, file, sources } = loadEffectiveConfig({ BATON_AUDIENCE: 'from-env', PORT: '' }, folder);
+    assert.equal(file, join(folder, 'baton.config.json'));
+    assert.equal(config.accessTokenTtl, 5 * 60_000);
+    assert.equal(config.audience, 'from-env');
+    assert.deepEqual(config.allowedOrigins, ['https://a.example', 'https://b.example']);
+    assert.equal(config.port, 9090, 'an empty variable counts as unset');
+    assert.equal(config.demo, false);
+    assert.equal(sources.BATON_ACCESS_TOKEN_TTL, 'file');
+    assert.equal(sources.BATON_AUDIENCE, 'environment');
+  });
+
+  it('needs no file, but a file named by BATON_CONFIG must exist', () => {
+    const empty = join(dir, 'empty');
+    mkdirSync(empty);
+    assert.equal(loadEffectiveConfig({}, empty).file, null);
+    assert.deepEqual(
+      problemsOf(() => loadEffectiveConfig({ BATON_CONFIG: 'nope.json' }, empty)),
+      [`BATON_CONFIG=${join(empty, 'nope.json')}: no such file`],
+    );
+    const other = folderWith({ BATON_AUDIENCE: 'elsewhere' }, 'prod.json');
+    const { config } = loadEffectiveConfig({ BATON_CONFIG: join(other, 'prod.json') }, empty);
+    assert.equal(config.audience, 'elsewhere');
+  });
+
+  it('reports invalid JSON with its line', () => {
+    const folder = folderWith('{\n  "PORT": 8080,\n}\n');
+    const [problem, ...rest] = problemsOf(() => loadEffectiveConfig({}, folder));
+    assert.deepEqual(rest, []);
+    assert.match(problem!, /baton\.config\.json: invalid JSON at line 3/);
+    assert.deepEqual(problemsOf(() => loadEffectiveConfig({}, folderWith('[1]'))).length, 1);
+  });
+
+  it('reports unknown keys, wrong types and invalid values at once, naming the file and key', () => {
+    const folder = folderWith({
+      BATON_ACESS_TOKEN_TTL: '15m',
+      BATON_REFRESH_IDLE_TTL: 'forever',
+      BATON_ALLOWED_ORIGINS: [{ origin: 'x' }],
+      LOG_LEVEL: null,
+      BATON_CONFIG: 'other.json',
+    });
+    const file = join(folder, 'baton.config.json');
+    const problems = problemsOf(() => loadEffectiveConfig({}, folder));
+    assert.equal(problems.length, 5, problems.join('\n'));
+    for (const p of problems) assert.ok(p.startsWith(`${file}: `), p);
+    assert.ok(
+      problems.some((p) =>
+        /unknown key BATON_ACESS_TOKEN_TTL \(did you mean BATON_ACCESS_TOKEN_TTL\?\)/.test(p),
+      ),
+    );
+    assert.ok(
+      problems.some((p) => /BATON_REFRESH_IDLE_TTL="forever" is invalid: expected a positive/.test(p)),
+    );
+    assert.ok(problems.some((p) => /BATON_ALLOWED_ORIGINS must be an array of strings/.test(p)));
+    assert.ok(
+      problems.some((p) =>
+        /LOG_LEVEL must be a string, number, boolean or array of strings, not null/.test(p),
+      ),
+    );
+    assert.ok(problems.some((p) => /BATON_CONFIG cannot be set inside/.test(p)));
+    // A bad value from the environment is the environment's problem, not the file's.
+    const fromEnv = problemsOf(() =>
+      loadEffectiveConfig({ BATON_AUDIENCE: 'x', PORT: 'eighty' }, folderWith({})),
+    );
+    assert.deepEqual(fromEnv, ['PORT="eighty" is invalid: expected an integer from 0 to 65535']);
+  });
+
+  it('resolves relative paths against the file and warns about readable secrets', () => {
+    const folder = folderWith({ BATON_DATA_DIR: 'state', BATON_RESOURCE_SERVERS: 'api:0123456789abcdef' });
+    chmodSync(join(folder, 'baton.config.json'), 0o644);
+    const effective = loadEffectiveConfig({ BATON_CONFIG: join(folder, 'baton.config.json') }, tmpdir());
+    assert.equal(effective.config.dataDir, join(folder, 'state'));
+    assert.deepEqual(effective.warnings, [
+      `${join(folder, 'baton.config.json')} holds secrets and is readable by other users (chmod 600 it)`,
+    ]);
+    chmodSync(join(folder, 'baton.config.json'), 0o600);
+    assert.deepEqual(loadEffectiveConfig({}, folder).warnings, []);
+  });
+
+  it('never echoes a secret in a problem', () => {
+    const folder = folderWith({
+      BATON_RESOURCE_SERVERS: 'api:short-secret',
+      BATON_CLIENTS: 'web:tiny',
+      DATABASE_URL: 'mysql://admin:hunter2hunter2@db.example/baton',
+      BATON_STORE: 'postgres',
+    });
+    const text = problemsOf(() => loadEffectiveConfig({}, folder)).join('\n');
+    assert.match(text, /BATON_RESOURCE_SERVERS="\[hidden\]" is invalid/);
+    assert.match(text, /DATABASE_URL="mysql:\/\/admin:\[hidden\]@db\.example/);
+    for (const secret of ['short-secret', 'tiny', 'hunter2']) assert.doesNotMatch(text, new RegExp(secret));
+  });
+
+  it('is what the server runs with (npm start reads BATON_CONFIG)', async () => {
+    const folder = folderWith({ BATON_ISSUER: 'https://baton.file.example', BATON_DATA_DIR: 'data' });
+    const server = await spawnServer({ BATON_CONFIG: join(folder, 'baton.config.json') });
+    try {
+      const res = await fetch(`${server.url}/.well-known/oauth-authorization-server`);
+      assert.equal(((await res.json()) as { issuer: string }).issuer, 'https://baton.file.example');
+    } finally {
+      await server.stop();
+    }
+    const bad = folderWith({ BATON_SIGNING_ALG: 'HS256' });
+    const root = fileURLToPath(new URL('../../..', import.meta.url));
+    const r = spawnSync(
+      process.execPath,
+      ['--conditions=baton-source', '--import', 'tsx', 'packages/server/src/main.ts'],
+      {
+        cwd: root,
+        env: { ...process.env, BATON_CONFIG: join(bad, 'baton.config.json') },
+        encoding: 'utf8',
+        timeout: 20_000,
+      },
+    );
+    assert.equal(r.status, 1);
+    assert.equal(
+      r.stderr.trim(),
+      `baton: configuration error: ${join(bad, 'baton.config.json')}: BATON_SIGNING_ALG="HS256" is invalid: expected EdDSA, ES256 or RS256`,
     );
   });
 });

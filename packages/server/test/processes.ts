@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -83,10 +83,35 @@ export async function spawnServer(
 export function runCli(
   args: string[],
   env: Record<string, string> = {},
+  options: { input?: string } = {},
 ): { status: number | null; stdout: string; stderr: string } {
   return spawnSync(
     process.execPath,
     ['--conditions=baton-source', '--import', 'tsx', 'packages/server/src/cli.ts', ...args],
-    { cwd: repoRoot, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 },
+    {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      timeout: 30_000,
+      input: options.input ?? '',
+    },
   );
+}
+
+/** `runCli` without blocking the event loop: for several runs at once, or beside an in-process server. */
+export function runCliAsync(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--conditions=baton-source', '--import', 'tsx', 'packages/server/src/cli.ts', ...args],
+      { cwd: repoRoot, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = (error as { code?: unknown } | null)?.code;
+        resolve({ status: error ? (typeof code === 'number' ? code : null) : 0, stdout, stderr });
+      },
+    );
+  });
 }

@@ -122,6 +122,29 @@ export function createMemoryStores(): { sessions: SessionStore; users: UserStore
       const u = users.get(id);
       return u ? { ...u } : null;
     },
+    async disableUser(id, at) {
+      const u = users.get(id);
+      if (!u || u.disabledAt !== null) return false;
+      u.disabledAt = at;
+      return true;
+    },
+    async deleteUser(id, at) {
+      const u = users.get(id);
+      if (u) {
+        users.delete(id);
+        usersByEmail.delete(u.email);
+      }
+      for (const s of sessions.values()) {
+        if (s.userId !== id) continue;
+        if (s.revokedAt === null) {
+          s.revokedAt = at;
+          s.revokeReason = 'user_deleted';
+        }
+        s.ip = null;
+        s.userAgent = null;
+      }
+      return u !== undefined;
+    },
   };
 
   return { sessions: sessionStore, users: userStore };

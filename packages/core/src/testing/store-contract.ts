@@ -253,6 +253,61 @@ export function runStoreContract(name: string, open: () => Promise<StoreUnderTes
       assert.equal(await store.users.getUserById('nobody'), null);
     });
 
+    it('disables a user once, keeping the first time, and leaves others alone', async () => {
+      const u = makeUser();
+      const other = makeUser();
+      await store.users.createUser(u);
+      await store.users.createUser(other);
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => store.users.disableUser(u.id, T0 + 100 + i)),
+      );
+      assert.equal(results.filter(Boolean).length, 1, 'exactly one call disables');
+      const got = await store.users.getUserById(u.id);
+      assert.ok(got?.disabledAt !== null && got!.disabledAt >= T0 + 100 && got!.disabledAt < T0 + 110);
+      assert.equal(await store.users.disableUser(u.id, T0 + 999), false);
+      assert.equal((await store.users.getUserById(u.id))?.disabledAt, got!.disabledAt);
+      assert.equal((await store.users.getUserByEmail(u.email))?.disabledAt, got!.disabledAt);
+      assert.equal(await store.users.disableUser(`user-${id()}`, T0), false, 'unknown user');
+      assert.equal((await store.users.getUserById(other.id))?.disabledAt, null);
+    });
+
+    it('deletes a user: the row goes, the address is free, their sessions end anonymised', async () => {
+      const u = makeUser();
+      const other = makeUser();
+      await store.users.createUser(u);
+      await store.users.createUser(other);
+      const live = makeSession({ userId: u.id });
+      const loggedOut = makeSession({ userId: u.id });
+      const theirs = makeSession({ userId: other.id });
+      for (const s of [live, loggedOut, theirs]) await store.sessions.createSession(s);
+      await store.sessions.revokeSession(loggedOut.id, 'logout', T0 + 1);
+
+      assert.equal(await store.users.deleteUser(u.id, T0 + 50), true);
+      assert.equal(await store.users.getUserById(u.id), null);
+      assert.equal(await store.users.getUserByEmail(u.email), null);
+      assert.deepEqual(await store.sessions.listSessions(u.id, T0 + 60), []);
+      const ended = await store.sessions.getSession(live.id);
+      assert.equal(ended?.revokedAt, T0 + 50);
+      assert.equal(ended?.revokeReason, 'user_deleted');
+      assert.equal(ended?.ip, null);
+      assert.equal(ended?.userAgent, null);
+      const earlier = await store.sessions.getSession(loggedOut.id);
+      assert.equal(earlier?.revokedAt, T0 + 1, 'an earlier revocation is kept');
+      assert.equal(earlier?.revokeReason, 'logout');
+      assert.equal(earlier?.ip, null);
+      assert.equal(await store.sessions.rotateRefreshToken(live.id, 0, T0 + 70, {}), false);
+      // Instances catching up their deny-set still learn of the revocation.
+      const events = await store.sessions.listRecentRevocations(T0 + 50, T0 + 60);
+      assert.ok(events.some((e) => e.kind === 'session' && e.id === live.id));
+
+      const survivor = await store.sessions.getSession(theirs.id);
+      assert.equal(survivor?.revokedAt, null);
+      assert.equal(survivor?.ip, '127.0.0.1');
+      assert.ok(await store.users.getUserById(other.id));
+      assert.equal(await store.users.deleteUser(u.id, T0 + 80), false, 'already gone');
+      assert.equal(await store.users.createUser(makeUser({ email: u.email })), true, 'address reusable');
+    });
+
     it('lets exactly one of concurrent registrations of one e-mail win', async () => {
       const email = `${id().toLowerCase()}@example.test`;
       const results = await Promise.all(

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { type MigrationReport, summarizeMigration } from '../migration-report.js';
 
 /**
  * The PostgreSQL schema, in versions. Tables carry a `baton_` prefix because the database may
@@ -70,8 +71,14 @@ export const PG_MIGRATIONS: readonly string[] = [
 // An arbitrary constant: the advisory lock that serialises concurrent migrators.
 const MIGRATION_LOCK = 0x6261746f; // "bato"
 
-/** Applies pending migrations; safe when several instances start at once. */
-export async function migratePostgres(pool: Pool): Promise<void> {
+/**
+ * Applies pending migrations in one transaction; safe when several instances start at once.
+ * `onStep` hears of each migration as it is applied (1-based, out of `total`).
+ */
+export async function migratePostgres(
+  pool: Pool,
+  onStep?: (done: number, total: number, version: number) => void,
+): Promise<MigrationReport> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -88,14 +95,18 @@ export async function migratePostgres(pool: Pool): Promise<void> {
         `database schema version ${current} is newer than this Baton (${PG_MIGRATIONS.length})`,
       );
     }
+    const applied: MigrationReport['applied'] = [];
     for (let v = current; v < PG_MIGRATIONS.length; v++) {
       await client.query(PG_MIGRATIONS[v]!);
       await client.query(
         'INSERT INTO baton_migrations (version, applied_at) VALUES ($1, (extract(epoch FROM now()) * 1000)::bigint)',
         [v + 1],
       );
+      applied.push({ version: v + 1, summary: summarizeMigration(PG_MIGRATIONS[v]!) });
+      onStep?.(applied.length, PG_MIGRATIONS.length - current, v + 1);
     }
     await client.query('COMMIT');
+    return { from: current, to: PG_MIGRATIONS.length, applied };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
     throw error;

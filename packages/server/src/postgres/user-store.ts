@@ -45,5 +45,27 @@ export function createPostgresUserStore(pool: Pool): UserStore {
       const { rows } = await q<UserRow>('user_by_id', 'SELECT * FROM baton_users WHERE id = $1', [id]);
       return rows[0] ? fromRow(rows[0]) : null;
     },
+    async disableUser(id, at) {
+      const { rowCount } = await q(
+        'disable_user',
+        'UPDATE baton_users SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL',
+        [id, at],
+      );
+      return rowCount === 1;
+    },
+    async deleteUser(id, at) {
+      // One statement, so one transaction: PostgreSQL runs every data-modifying CTE, read or not.
+      const { rows } = await q<{ deleted: number }>(
+        'delete_user',
+        `WITH gone AS (DELETE FROM baton_users WHERE id = $1 RETURNING id),
+              ended AS (
+                UPDATE baton_sessions SET revoked_at = coalesce(revoked_at, $2),
+                  revoke_reason = coalesce(revoke_reason, 'user_deleted'), ip = NULL, user_agent = NULL
+                WHERE user_id = $1)
+         SELECT count(*)::int AS deleted FROM gone`,
+        [id, at],
+      );
+      return rows[0]?.deleted === 1;
+    },
   };
 }

@@ -17,7 +17,7 @@ export interface RedisBusOptions {
 }
 
 export interface RedisRevocationBus extends RevocationBus {
-  /** Resolves once subscribed and caught up (or rejects after `timeoutMs`). */
+  /** Resolves once subscribed, caught up and able to publish (or rejects after `timeoutMs`). */
   ready(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -90,13 +90,20 @@ export function createRedisRevocationBus(options: RedisBusOptions): RedisRevocat
       await pub.publish(REVOCATION_CHANNEL, JSON.stringify(event));
     },
     ready(timeoutMs = 5000) {
-      if (healthy) return Promise.resolve();
+      // The publishing connection has no offline queue: a publish before it is up would fail.
+      const publisher = (): boolean => pub.status === 'ready';
+      if (healthy && publisher()) return Promise.resolve();
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('redis revocation bus not ready')), timeoutMs);
-        waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
+        const check = (): void => {
+          if (!healthy) waiters.push(check);
+          else if (!publisher()) pub.once('ready', check);
+          else {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        check();
       });
     },
     async close() {

@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { type MigrationReport, summarizeMigration } from '../migration-report.js';
 import { MIGRATIONS } from './migrations.js';
 
 export type SqliteDatabase = Database.Database;
@@ -14,6 +15,13 @@ export type SqliteDatabase = Database.Database;
  * file wait for the write lock instead of failing.
  */
 export function openDatabase(dataDir: string, fileName = 'baton.db'): SqliteDatabase {
+  const db = connectDatabase(dataDir, fileName);
+  migrate(db);
+  return db;
+}
+
+/** Opens (creating if needed) the database file with Baton's settings, without migrating it. */
+export function connectDatabase(dataDir: string, fileName = 'baton.db'): SqliteDatabase {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = join(dataDir, fileName);
   const db = new Database(path);
@@ -24,18 +32,31 @@ export function openDatabase(dataDir: string, fileName = 'baton.db'): SqliteData
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = OFF');
-  migrate(db);
   return db;
 }
 
-/** Applies pending migrations in one IMMEDIATE transaction, so concurrent starters serialise. */
-export function migrate(db: SqliteDatabase): void {
-  db.transaction(() => {
-    const current = db.pragma('user_version', { simple: true }) as number;
-    if (current > MIGRATIONS.length) {
-      throw new Error(`database schema version ${current} is newer than this Baton (${MIGRATIONS.length})`);
-    }
-    for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
-    db.pragma(`user_version = ${MIGRATIONS.length}`);
-  }).immediate();
+/**
+ * Applies pending migrations in one IMMEDIATE transaction, so concurrent starters serialise.
+ * `onStep` hears of each migration as it is applied (1-based, out of `total`).
+ */
+export function migrate(
+  db: SqliteDatabase,
+  onStep?: (done: number, total: number, version: number) => void,
+): MigrationReport {
+  return db
+    .transaction((): MigrationReport => {
+      const current = db.pragma('user_version', { simple: true }) as number;
+      if (current > MIGRATIONS.length) {
+        throw new Error(`database schema version ${current} is newer than this Baton (${MIGRATIONS.length})`);
+      }
+      const applied: MigrationReport['applied'] = [];
+      for (let v = current; v < MIGRATIONS.length; v++) {
+        db.exec(MIGRATIONS[v]!);
+        applied.push({ version: v + 1, summary: summarizeMigration(MIGRATIONS[v]!) });
+        onStep?.(applied.length, MIGRATIONS.length - current, v + 1);
+      }
+      db.pragma(`user_version = ${MIGRATIONS.length}`);
+      return { from: current, to: MIGRATIONS.length, applied };
+    })
+    .immediate();
 }

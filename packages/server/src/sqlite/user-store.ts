@@ -26,6 +26,18 @@ export function createSqliteUserStore(db: SqliteDatabase): UserStore {
   const byEmail = db.prepare<[string], UserRow>('SELECT * FROM users WHERE email = ?');
   const byId = db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?');
   const setHash = db.prepare('UPDATE users SET password_hash = ? WHERE id = ?');
+  const disable = db.prepare('UPDATE users SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL');
+  const deleteRow = db.prepare('DELETE FROM users WHERE id = ?');
+  const endSessions = db.prepare(
+    `UPDATE sessions SET revoked_at = coalesce(revoked_at, @at),
+       revoke_reason = coalesce(revoke_reason, 'user_deleted'), ip = NULL, user_agent = NULL
+     WHERE user_id = @id`,
+  );
+  const deleteUser = db.transaction((id: string, at: number): boolean => {
+    const deleted = deleteRow.run(id).changes === 1;
+    endSessions.run({ id, at });
+    return deleted;
+  });
   return {
     async createUser(user) {
       return insert.run(user).changes === 1;
@@ -40,6 +52,12 @@ export function createSqliteUserStore(db: SqliteDatabase): UserStore {
     async getUserById(id) {
       const row = byId.get(id);
       return row ? fromRow(row) : null;
+    },
+    async disableUser(id, at) {
+      return disable.run(at, id).changes === 1;
+    },
+    async deleteUser(id, at) {
+      return deleteUser.immediate(id, at);
     },
   };
 }

@@ -1,0 +1,89 @@
+/** How the CLI prints: data to stdout, progress and messages to stderr. */
+
+export const out = (line = ''): void => {
+  process.stdout.write(`${line}\n`);
+};
+export const err = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+export const printJson = (value: unknown): void => out(JSON.stringify(value, null, 2));
+
+/** `2026-01-01T10:00:00Z`: ISO 8601 without milliseconds. */
+export function isoTime(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/** `in 14 min`, `3 min ago`, `in 5 s`, `2 h ago`, `3 d ago`: a moment relative to `now`. */
+export function relativeTime(at: number, now: number): string {
+  const diff = at - now;
+  const s = Math.floor(Math.abs(diff) / 1000);
+  if (s === 0) return 'just now';
+  const amount =
+    s < 60
+      ? `${s} s`
+      : s < 3600
+        ? `${Math.floor(s / 60)} min`
+        : s < 48 * 3600
+          ? `${Math.floor(s / 3600)} h${s < 10 * 3600 && Math.floor(s / 60) % 60 ? ` ${Math.floor(s / 60) % 60} min` : ''}`
+          : `${Math.floor(s / 86400)} d`;
+  return diff > 0 ? `in ${amount}` : `${amount} ago`;
+}
+
+/** `2026-01-01T10:00:00Z (3 min ago)`. */
+export const when = (at: number, now: number): string => `${isoTime(at)} (${relativeTime(at, now)})`;
+
+/** `15m`, `14d`, `90s`: a duration in the unit the configuration would use. */
+export function duration(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/** Left-aligned columns; the last column is not padded. */
+export function table(header: string[], rows: string[][]): string[] {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  return all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));
+}
+
+export interface Progress {
+  /** Known total: a bar. Unknown (total undefined): a running count. */
+  update(done: number, total?: number, label?: string): void;
+  done(): void;
+}
+
+/**
+ * A progress line on stderr, redrawn in place; nothing at all when stderr is not a
+ * terminal or the output is JSON, so logs and pipes stay clean.
+ */
+export function progress(title: string, enabled: boolean): Progress {
+  const tty = enabled && process.stderr.isTTY === true;
+  let drawn = false;
+  let last = 0;
+  return {
+    update(done, total, label = '') {
+      if (!tty) return;
+      const now = Date.now();
+      if (drawn && now - last < 50 && done !== total) return; // at most 20 redraws a second
+      last = now;
+      const width = 24;
+      const line =
+        total === undefined || total === 0
+          ? `${title} ${done.toLocaleString('en')} ${label}`
+          : `${title} [${'#'.repeat(Math.round((done / total) * width)).padEnd(width, '-')}] ${done}/${total} ${label}`;
+      const columns = process.stderr.columns ?? 80;
+      process.stderr.write(`\r\x1b[2K${line.slice(0, columns - 1)}`);
+      drawn = true;
+    },
+    done() {
+      if (tty && drawn) process.stderr.write('\r\x1b[2K');
+      drawn = false;
+    },
+  };
+}

@@ -1,0 +1,190 @@
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { type Config, ConfigError, loadConfig } from './config.js';
+import { isSecretVariable } from './config-redact.js';
+
+/**
+ * The optional configuration file, `baton.config.json` in the working directory or the file
+ * named by `BATON_CONFIG`. Its keys are the environment variables' names, so one validator
+ * (`loadConfig`) serves both and the README's table documents both:
+ *
+ *   { "BATON_ACCESS_TOKEN_TTL": "15m", "BATON_ALLOWED_ORIGINS": ["https://app.example"] }
+ *
+ * Values are strings, numbers, booleans, or arrays of strings (joined with commas). The
+ * environment wins over the file; an empty variable counts as unset. Relative paths in the
+ * file (keys ending in _DIR, _FILE or _PATH) are relative to the file, not to the working
+ * directory. Every problem is reported at once, naming the file and the key.
+ */
+export const DEFAULT_CONFIG_FILE = 'baton.config.json';
+
+export interface EffectiveConfig {
+  config: Config;
+  /** The file that was read, or null. */
+  file: string | null;
+  /** Where each setting that was given came from (defaults are not listed). */
+  sources: Record<string, 'file' | 'environment'>;
+  /** Things worth telling the operator that do not stop Baton. */
+  warnings: string[];
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The configuration Baton runs with: the file merged under the environment, validated.
+ * Throws `ConfigError` with one line per problem.
+ */
+export function loadEffectiveConfig(env: Env = process.env, cwd: string = process.cwd()): EffectiveConfig {
+  const given = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v;
+  };
+  const explicit = given('BATON_CONFIG');
+  const path = resolve(cwd, explicit?.trim() ?? DEFAULT_CONFIG_FILE);
+  const problems: string[] = [];
+  const warnings: string[] = [];
+
+  let text: string | null = null;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' || explicit !== undefined) {
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(code);
+      throw new ConfigError([
+        explicit !== undefined ? `BATON_CONFIG=${path}: ${why}` : `${path}: cannot be read (${why})`,
+      ]);
+    }
+  }
+
+  const fromFile: Record<string, string> = {};
+  if (text !== null) {
+    const parsed = parseJson(text, path);
+    for (const [key, value] of Object.entries(parsed)) {
+      if (key === 'BATON_CONFIG') {
+        problems.push(`${path}: BATON_CONFIG cannot be set inside a configuration file`);
+        continue;
+      }
+      const converted = fileValue(value);
+      if (typeof converted === 'object') {
+        problems.push(`${path}: ${key} ${converted.problem}`);
+        continue;
+      }
+      fromFile[key] =
+        /(_DIR|_FILE|_PATH)$/.test(key) && !isAbsolute(converted) && converted.trim() !== ''
+          ? resolve(dirname(path), converted)
+          : converted;
+    }
+    if (Object.keys(fromFile).some(isSecretVariable) && (statSync(path).mode & 0o077) !== 0) {
+      warnings.push(`${path} holds secrets and is readable by other users (chmod 600 it)`);
+    }
+  }
+
+  const sources: Record<string, 'file' | 'environment'> = {};
+  const merged: Record<string, string | undefined> = { ...env };
+  for (const [key, value] of Object.entries(fromFile)) {
+    if (given(key) === undefined) {
+      merged[key] = value;
+      sources[key] = 'file';
+    }
+  }
+
+  // The settings Baton knows are the ones loadConfig reads: recorded as it reads them, so a
+  // setting added to config.ts is accepted in the file with no list to keep in step.
+  const known = new Set<string>();
+  const tracked = new Proxy(merged, {
+    get(target, key) {
+      if (typeof key === 'string') known.add(key);
+      return target[key as string];
+    },
+  });
+  let config: Config | null = null;
+  try {
+    config = loadConfig(tracked);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const problem of error.problems) {
+      const name = /^([A-Z][A-Z0-9_]*)=/.exec(problem)?.[1];
+      problems.push(name && sources[name] === 'file' ? `${path}: ${problem}` : problem);
+    }
+  }
+  for (const key of Object.keys(fromFile)) {
+    if (known.has(key)) continue;
+    const near = closest(key, [...known]);
+    problems.push(`${path}: unknown key ${key}${near ? ` (did you mean ${near}?)` : ''}`);
+  }
+  for (const name of known) {
+    if (given(name) !== undefined && sources[name] === undefined) sources[name] = 'environment';
+  }
+  if (problems.length > 0 || config === null) throw new ConfigError(problems);
+  return { config, file: text === null ? null : path, sources, warnings };
+}
+
+function parseJson(text: string, path: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const position = /position (\d+)/.exec(message);
+    let where = '';
+    if (position) {
+      const before = text.slice(0, Number(position[1]));
+      const line = before.split('\n').length;
+      where = ` at line ${line}, column ${Number(position[1]) - before.lastIndexOf('\n')}`;
+    }
+    throw new ConfigError([`${path}: invalid JSON${where}: ${message.split('\n')[0]}`]);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError([`${path}: expected a JSON object of settings, such as {"PORT": 8080}`]);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** A file value as the environment would spell it, or what is wrong with it. */
+function fileValue(value: unknown): string | { problem: string } {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') {
+    return Number.isFinite(value) ? String(value) : { problem: 'must be a finite number' };
+  }
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (Array.isArray(value)) {
+    if (!value.every((v) => typeof v === 'string' || typeof v === 'number'))
+      return { problem: 'must be an array of strings' };
+    const items = value.map(String);
+    if (items.some((v) => v.includes(',')))
+      return { problem: 'has an array item containing a comma (give each item separately)' };
+    return items.join(',');
+  }
+  const type = value === null ? 'null' : typeof value;
+  return { problem: `must be a string, number, boolean or array of strings, not ${type}` };
+}
+
+/** The known name nearest to a misspelt one (edit distance at most 3), if any. */
+function closest(name: string, candidates: string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = 4;
+  for (const c of candidates) {
+    const d = editDistance(name.toUpperCase(), c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}

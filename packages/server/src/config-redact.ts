@@ -1,0 +1,46 @@
+/**
+ * Keeps secrets out of what Baton prints about its configuration (start-up errors, `baton
+ * config check`): secret-bearing settings are hidden, and a URL keeps everything but its
+ * password. The rules go by name, so settings added later are covered when their names say
+ * what they hold (…_SECRET, …_TOKEN, …_PASSWORD, …_KEY, …Secret, …Token).
+ */
+
+export const HIDDEN = '[hidden]';
+
+/** Environment names that hold secrets, wholly or in part (`id:secret` lists). */
+const SECRET_VARIABLE =
+  /(SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIALS?|_KEY|APIKEY)$|^BATON_(RESOURCE_SERVERS|CLIENTS)$/;
+/** Config field names that hold secrets (`accessTokenTtl` is a duration, not a token). */
+const SECRET_FIELD = /(secret|password|passwd|token|credentials?|apiKey|privateKey)$/i;
+
+/** True for a variable whose value must never be shown. */
+export function isSecretVariable(name: string): boolean {
+  return SECRET_VARIABLE.test(name);
+}
+
+/** `postgres://user:pw@host/db` → `postgres://user:[hidden]@host/db`; other text unchanged. */
+export function redactUrl(text: string): string {
+  // Also covers text that is not a valid URL: anything between `scheme://user:` and `@`.
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/i, `$1${HIDDEN}@`);
+}
+
+/** How a variable's value may be shown. */
+export function redactVariable(name: string, value: string): string {
+  if (isSecretVariable(name)) return value.trim() === '' ? value : HIDDEN;
+  return redactUrl(value);
+}
+
+/**
+ * A deep copy of a configuration object with secrets hidden: fields named like secrets,
+ * and passwords inside URLs.
+ */
+export function redactConfig(value: unknown, key = ''): unknown {
+  if (value === null || value === undefined) return value;
+  if (SECRET_FIELD.test(key) && typeof value !== 'object') return HIDDEN;
+  if (typeof value === 'string') return redactUrl(value);
+  if (Array.isArray(value)) return value.map((v) => redactConfig(v));
+  if (typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactConfig(v, k)]));
+  }
+  return value;
+}

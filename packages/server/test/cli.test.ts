@@ -1,0 +1,590 @@
+// The `baton` CLI as an operator runs it: the real entry point, a real data directory, a
+// running server over the same store, exit codes and output asserted.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  type AccessTokenClaims,
+  formatRefreshToken,
+  generateSigningKey,
+  loadSigningKey,
+  signAccessToken,
+} from '@baton/core';
+import { makeSession } from '@baton/core/testing';
+import { openSqliteBackend } from '../src/sqlite/backend.js';
+import { openDatabase } from '../src/sqlite/database.js';
+import { createSqliteSessionStore } from '../src/sqlite/session-store.js';
+import { bearer, call, newEmail, PASSWORD } from './helpers.js';
+import { runCli, runCliAsync, type ServerProcess, spawnServer } from './processes.js';
+import { createTestDatabase, postgresMissing, REDIS_URL, redisMissing } from './services.js';
+
+// Asked before any test runs: runCli blocks the event loop while the CLI runs.
+const pgMissing = await postgresMissing();
+const noRedis = await redisMissing();
+
+/** Runs the CLI for each argument list, a few at a time. */
+async function runMany(argLists: string[][], env: Record<string, string>) {
+  const results: Awaited<ReturnType<typeof runCliAsync>>[] = [];
+  for (let i = 0; i < argLists.length; i += 4) {
+    results.push(...(await Promise.all(argLists.slice(i, i + 4).map((a) => runCliAsync(a, env)))));
+  }
+  return results;
+}
+
+/** Every output of a run, for "never printed" checks. */
+const printed = (r: { stdout: string; stderr: string }): string => r.stdout + r.stderr;
+
+describe('baton CLI: help, usage and exit codes', () => {
+  it('answers --help on every command and subcommand with exit code 0', async () => {
+    const overview = runCli(['--help']);
+    assert.equal(overview.status, 0);
+    const commands = [...overview.stdout.matchAll(/^ {2}([a-z]+(?: [a-z]+)?)\b/gm)].map((m) => m[1]!);
+    for (const expected of [
+      'migrate',
+      'config check',
+      'users create',
+      'users disable',
+      'users delete',
+      'sessions list',
+      'sessions revoke',
+      'inspect',
+      'prune',
+      'keys list',
+      'audit tail',
+    ])
+      assert.ok(commands.includes(expected), `${expected} in the overview`);
+    // No data directory or configuration is touched to give help.
+    const env = { BATON_DATA_DIR: '/nonexistent/baton', BATON_SIGNING_ALG: 'HS256' };
+    const all = [...commands, 'users', 'sessions', 'keys', 'audit', 'config'];
+    const results = await runMany(
+      all.map((c) => [...c.split(' '), '--help']),
+      env,
+    );
+    for (const [i, command] of all.entries()) {
+      const r = results[i]!;
+      assert.equal(r.status, 0, `${command} --help: ${r.stderr}`);
+      assert.match(r.stdout, /^Usage: baton /, command);
+    }
+  });
+
+  it('answers usage errors with exit code 2 and the usage, echoing no secret', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [[], /Usage: baton <command>/],
+      [['frobnicate'], /unknown command: frobnicate/],
+      [['users'], /users needs a command/],
+      [['users', 'rename'], /unknown users command: rename/],
+      [['sessions', 'list'], /--user <email> is required/],
+      [['sessions', 'revoke'], /give a session id or --user/],
+      [['sessions', 'list', '--user'], /--user needs a value/],
+      [['inspect'], /missing argument/],
+      [['prune', '--force'], /unknown option --force/],
+      [
+        ['users', 'create', 'a@example.test', '--password=hunter2hunter2'],
+        /never taken from the command line/,
+      ],
+      [
+        ['users', 'create', 'a@example.test', '--password', 'hunter2hunter2'],
+        /never taken from the command line/,
+      ],
+      [['users', 'create', 'a@example.test'], /no terminal to ask for the password on: use --password-stdin/],
+      [['users', 'delete', 'a@example.test'], /cannot be undone: add --yes/],
+      [
+        ['inspect', 'a', 'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl'],
+        /unexpected argument: \(not shown\)/,
+      ],
+    ];
+    const results = await runMany(
+      cases.map(([args]) => args),
+      { BATON_DATA_DIR: '/nonexistent/baton' },
+    );
+    for (const [i, [args, message]] of cases.entries()) {
+      const r = results[i]!;
+      assert.equal(r.status, 2, `${args.join(' ')}: ${printed(r)}`);
+      assert.match(r.stderr, message, args.join(' '));
+      assert.match(r.stderr, /Usage: baton/);
+      assert.doesNotMatch(printed(r), /hunter2|c2lnbmF0dXJl/);
+    }
+  });
+});
+
+describe('baton CLI against a running server', () => {
+  let dir: string;
+  let server: ServerProcess;
+  let env: Record<string, string>;
+  const login = (email: string, password = PASSWORD, ua = 'cli-test/1.0') =>
+    call(server.url, 'POST', '/auth/login', { json: { email, password }, headers: { 'user-agent': ua } });
+  const createUser = (email: string, password = PASSWORD) =>
+    runCli(['users', 'create', email, '--password-stdin'], env, { input: `${password}\n` });
+  const me = async (token: string) =>
+    (await call(server.url, 'GET', '/auth/me', { headers: bearer(token) })).status;
+  const refresh = async (token: string) =>
+    (await call(server.url, 'POST', '/auth/refresh', { json: { refresh_token: token } })).status;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'baton-cli-'));
+    const issuer = 'http://baton.cli.test';
+    env = { BATON_DATA_DIR: dir, BATON_ISSUER: issuer };
+    server = await spawnServer(env);
+  });
+  after(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('users create: from stdin, policy enforced, never printing the password', async () => {
+    const email = newEmail();
+    const created = createUser(email.toUpperCase());
+    assert.equal(created.status, 0, created.stderr);
+    assert.match(created.stdout, new RegExp(`^created user ${email} \\([0-9a-f-]{36}\\)\\n$`));
+    assert.equal((await login(email)).status, 200, 'the new user signs in over HTTP');
+
+    const again = createUser(email);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /already exists/);
+    const short = createUser(newEmail(), 'short');
+    assert.equal(short.status, 1);
+    assert.match(short.stderr, /^baton: password must be at least 8 characters\.$/m);
+    const badEmail = createUser('not an address');
+    assert.equal(badEmail.status, 1);
+    assert.match(badEmail.stderr, /not a valid e-mail address/);
+    const json = runCli(['users', 'create', newEmail(), '--password-stdin', '--json'], env, {
+      input: PASSWORD,
+    });
+    assert.equal(json.status, 0, json.stderr);
+    assert.deepEqual(Object.keys(JSON.parse(json.stdout)), ['id', 'email', 'created_at']);
+    for (const r of [created, again, short, json]) assert.doesNotMatch(printed(r), /correct horse|short\n/);
+  });
+
+  it('sessions list and sessions revoke <id>: revoked through the domain, refused at once', async () => {
+    const email = newEmail();
+    assert.equal(createUser(email).status, 0);
+    const first = (await login(email, PASSWORD, 'Phone/1')).data;
+    const second = (await login(email, PASSWORD, 'Laptop/2')).data;
+
+    const list = runCli(['sessions', 'list', '--user', email], env);
+    assert.equal(list.status, 0, list.stderr);
+    const lines = list.stdout.trim().split('\n');
+    assert.match(lines[0]!, /^ID +CLIENT +CREATED +LAST USED +EXPIRES +IP +USER AGENT$/);
+    assert.equal(lines.length, 3);
+    assert.ok(lines.some((l) => l.startsWith(first.session_id) && /baton .*127\.0\.0\.1 +Phone\/1$/.test(l)));
+    assert.doesNotMatch(list.stdout, new RegExp(first.refresh_token.split('.')[2]));
+
+    const json = JSON.parse(runCli(['sessions', 'list', '--user', email, '--json'], env).stdout);
+    assert.equal(json.user.email, email);
+    assert.deepEqual(Object.keys(json.sessions[0]).sort(), [
+      'client_id',
+      'created_at',
+      'expires_at',
+      'id',
+      'ip',
+      'last_used_at',
+      'user_agent',
+    ]);
+    assert.match(json.sessions[0].expires_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+
+    const revoked = runCli(['sessions', 'revoke', first.session_id], env);
+    assert.equal(revoked.status, 0, revoked.stderr);
+    assert.match(revoked.stdout, new RegExp(`revoked session ${first.session_id}`));
+    assert.equal(await me(first.access_token), 401, 'the access token is refused at once');
+    assert.equal(await refresh(first.refresh_token), 401);
+    assert.equal(await me(second.access_token), 200, 'the other session lives on');
+    const repeat = runCli(['sessions', 'revoke', first.session_id], env);
+    assert.equal(repeat.status, 0);
+    assert.match(repeat.stdout, /already revoked \(admin/);
+    const unknown = runCli(['sessions', 'revoke', 'no-such-session'], env);
+    assert.equal(unknown.status, 1);
+    assert.match(unknown.stderr, /no session no-such-session/);
+    const nobody = runCli(['sessions', 'list', '--user', newEmail()], env);
+    assert.equal(nobody.status, 1);
+    assert.match(nobody.stderr, /no user with e-mail address/);
+
+    const audit = JSON.parse(runCli(['audit', 'tail', '-n', '20', '--json'], env).stdout) as Array<{
+      type: string;
+      sessionId: string;
+      detail: { reason?: string } | null;
+    }>;
+    assert.ok(
+      audit.some(
+        (e) =>
+          e.type === 'session_revoked' && e.sessionId === first.session_id && e.detail?.reason === 'admin',
+      ),
+    );
+  });
+
+  it('sessions revoke --user revokes every session of the user', async () => {
+    const email = newEmail();
+    assert.equal(createUser(email).status, 0);
+    const a = (await login(email)).data;
+    const b = (await login(email)).data;
+    const r = runCli(['sessions', 'revoke', '--user', email, '--json'], env);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).revoked.sort(), [a.session_id, b.session_id].sort());
+    assert.equal(await me(a.access_token), 401);
+    assert.equal(await me(b.access_token), 401);
+    assert.equal((await login(email)).status, 200, 'the user may sign in again');
+  });
+
+  it('users disable: every session revoked, access and refresh refused, sign-in refused', async () => {
+    const email = newEmail();
+    assert.equal(createUser(email).status, 0);
+    const a = (await login(email)).data;
+    const b = (await login(email)).data;
+    const r = runCli(['users', 'disable', email], env);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^disabled ${email} \\(.+\\); revoked 2 sessions\\n$`));
+    for (const t of [a, b]) {
+      assert.equal(await me(t.access_token), 401);
+      assert.equal(await refresh(t.refresh_token), 401);
+    }
+    const refused = await login(email);
+    assert.equal(refused.status, 401);
+    assert.equal(refused.data.error, 'invalid_credentials');
+    const again = runCli(['users', 'disable', email, '--json'], env);
+    assert.equal(again.status, 0);
+    assert.equal(JSON.parse(again.stdout).already_disabled, true);
+    const audit = runCli(['audit', 'tail', '-n', '30'], env).stdout;
+    assert.match(audit, /user_disabled/);
+    assert.match(audit, /session_revoked .*"reason":"user_disabled"/);
+  });
+
+  it('users delete: sessions revoked, account gone, the address free again', async () => {
+    const email = newEmail();
+    assert.equal(createUser(email).status, 0);
+    const a = (await login(email)).data;
+    const r = runCli(['users', 'delete', email, '--yes', '--json'], env);
+    assert.equal(r.status, 0, r.stderr);
+    const result = JSON.parse(r.stdout);
+    assert.deepEqual([result.deleted, result.revoked_sessions], [true, [a.session_id]]);
+    assert.equal(await me(a.access_token), 401);
+    assert.equal(await refresh(a.refresh_token), 401);
+    assert.equal((await login(email)).status, 401);
+    assert.equal(runCli(['sessions', 'list', '--user', email], env).status, 1, 'no such user any more');
+    assert.match(runCli(['audit', 'tail', '-n', '10'], env).stdout, /user_deleted/);
+    // The revoked row stays, anonymised, for deny-set catch-up until pruning.
+    const db = openDatabase(dir);
+    try {
+      const row = await createSqliteSessionStore(db).getSession(a.session_id);
+      assert.deepEqual([row?.revokeReason, row?.ip, row?.userAgent], ['user_deleted', null, null]);
+    } finally {
+      db.close();
+    }
+    const reRegistered = await call(server.url, 'POST', '/auth/register', {
+      json: { email, password: PASSWORD },
+    });
+    assert.equal(reRegistered.status, 201);
+  });
+
+  describe('inspect', () => {
+    let key: ReturnType<typeof loadSigningKey>;
+    let live: { access_token: string; refresh_token: string; session_id: string };
+    let claims: AccessTokenClaims;
+    before(async () => {
+      const email = newEmail();
+      assert.equal(createUser(email).status, 0);
+      live = (await login(email)).data;
+      const doc = JSON.parse(readFileSync(join(dir, 'keys.json'), 'utf8'));
+      key = loadSigningKey(doc.signingKeys[0]);
+      claims = JSON.parse(Buffer.from(live.access_token.split('.')[1]!, 'base64url').toString());
+    });
+    const inspect = (token: string, ...more: string[]) => runCli(['inspect', token, ...more], env);
+    const signed = (over: Partial<AccessTokenClaims>) => signAccessToken(key, { ...claims, ...over });
+
+    it('explains a valid token: exit 0, claims with human times, the token never printed', () => {
+      const r = inspect(live.access_token);
+      assert.equal(r.status, 0, printed(r));
+      assert.match(r.stdout, /^token +signed JWT \(JWS\), signed with EdDSA key /m);
+      assert.match(r.stdout, /^ {2}iss +http:\/\/baton\.cli\.test$/m);
+      assert.match(r.stdout, /^ {2}exp +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(in 1[45] min\)$/m);
+      assert.match(r.stdout, /^ {2}iat +.*\((\d+ s ago|just now)\)$/m);
+      assert.match(r.stdout, /^VALID: /m);
+      assert.ok(!printed(r).includes(live.access_token.split('.')[2]!), 'no signature text');
+      const viaStdin = runCli(['inspect', '-', '--json'], env, { input: `Bearer ${live.access_token}\n` });
+      assert.equal(viaStdin.status, 0);
+      const json = JSON.parse(viaStdin.stdout);
+      assert.equal(json.valid, true);
+      assert.equal(json.claims.sid, live.session_id);
+      assert.deepEqual(json.problems, []);
+    });
+
+    it('expired, not yet valid, wrong audience, wrong issuer: each reason in plain words', () => {
+      const now = Math.floor(Date.now() / 1000);
+      const expired = inspect(signed({ iat: now - 20 * 60, exp: now - 3 * 60 - 5 }));
+      assert.equal(expired.status, 1);
+      assert.match(
+        expired.stdout,
+        /^INVALID:\n {2}- expired 3 min ago \(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)$/m,
+      );
+      const future = inspect(signed({ iat: now + 10 * 60 + 30, exp: now + 25 * 60 }));
+      assert.match(future.stdout, /- not valid yet: iat is in 10 min/);
+      const audience = inspect(signed({ aud: 'orders-api' }), '--json');
+      assert.equal(audience.status, 1);
+      assert.deepEqual(
+        JSON.parse(audience.stdout).problems.map((p: { explanation: string }) => p.explanation),
+        ['wrong audience: aud is "orders-api"; this server expects "baton"'],
+      );
+      const both = inspect(signed({ iss: 'https://other.example', aud: 'x' }));
+      assert.match(
+        both.stdout,
+        /- wrong issuer: iss is "https:\/\/other\.example"; this server is "http:\/\/baton\.cli\.test"/,
+      );
+      assert.match(both.stdout, /- wrong audience/);
+    });
+
+    it('unknown key, tampered, wrong algorithm: told apart', async () => {
+      const stranger = loadSigningKey(await generateSigningKey('EdDSA', Date.now()));
+      const unknown = inspect(signAccessToken(stranger, claims));
+      assert.equal(unknown.status, 1);
+      assert.match(
+        unknown.stdout,
+        new RegExp(`- unknown key: key ${stranger.kid} is not among this server's published keys`),
+      );
+      const [h, , s] = live.access_token.split('.');
+      const payload = Buffer.from(JSON.stringify({ ...claims, sub: 'someone-else' })).toString('base64url');
+      const tampered = inspect(`${h}.${payload}.${s}`);
+      assert.equal(tampered.status, 1);
+      assert.match(tampered.stdout, /- bad signature \(tampered\?\): the signature does not match key /);
+      const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt', kid: key.kid })).toString('base64url')}.${payload}.`;
+      const alg = inspect(none);
+      assert.equal(alg.status, 1);
+      assert.match(alg.stdout, /- (algorithm not allowed|malformed)/);
+    });
+
+    it('not a JWT at all, a refresh token, a revoked session', () => {
+      const junk = inspect('hello-world');
+      assert.equal(junk.status, 1);
+      assert.match(junk.stdout, /^token +not a JWT$/m);
+      assert.match(junk.stdout, /- not a JWT at all/);
+      const refresh = formatRefreshToken({
+        sessionId: live.session_id,
+        generation: 0,
+        secret: randomBytes(32).toString('base64url'),
+      });
+      const r = inspect(refresh);
+      assert.equal(r.status, 1);
+      assert.match(r.stdout, /this is a Baton refresh token, not a JWT/);
+      assert.ok(!printed(r).includes(refresh.split('.')[2]!), 'the secret part is never printed');
+
+      assert.equal(runCli(['sessions', 'revoke', live.session_id], env).status, 0);
+      const revoked = inspect(live.access_token);
+      assert.equal(revoked.status, 1);
+      assert.match(
+        revoked.stdout,
+        new RegExp(`- session ${live.session_id} was revoked \\(admin\\) (just now|\\d+ s ago)`),
+      );
+    });
+  });
+
+  it('prune deletes expired rows and old audit events now, and prints the counts', async () => {
+    // A store of its own: the running server's pruner would race the command for these rows.
+    const dir = mkdtempSync(join(tmpdir(), 'baton-prune-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const env = { BATON_DATA_DIR: dir };
+    const backend = openSqliteBackend(dir, () => {});
+    const past = Date.now() - 40 * 86_400_000;
+    try {
+      for (let i = 0; i < 1203; i++)
+        await backend.sessions.createSession(makeSession({ createdAt: past, expiresAt: past + 1000 }));
+      await backend.sessions.revokeAccessToken(randomBytes(8).toString('hex'), past);
+      for (let i = 0; i < 7; i++) backend.audit.record({ type: 'login_failed', at: past - 100 * 86_400_000 });
+    } finally {
+      await backend.close();
+    }
+    const r = runCli(['prune', '--json'], env);
+    assert.equal(r.status, 0, r.stderr);
+    const counts = JSON.parse(r.stdout);
+    assert.equal(counts.sessions_and_denied_tokens, 1204, r.stdout);
+    assert.equal(counts.audit_events, 7);
+    const again = runCli(['prune'], env);
+    assert.equal(again.status, 0);
+    assert.match(
+      again.stdout,
+      /^deleted 0 expired or revoked sessions and denied access tokens, 0 audit events$/m,
+    );
+    assert.equal(again.stderr, '', 'no progress bar when stderr is not a terminal');
+  });
+
+  it('migrate reports an up-to-date store; a fresh one gets every migration', () => {
+    const current = runCli(['migrate'], env);
+    assert.equal(current.status, 0, current.stderr);
+    assert.match(current.stdout, /^sqlite .*baton\.db: up to date at schema version \d+, nothing to apply$/m);
+    const fresh = mkdtempSync(join(tmpdir(), 'baton-migrate-'));
+    try {
+      const r = runCli(['migrate', '--json'], { BATON_DATA_DIR: fresh });
+      assert.equal(r.status, 0, r.stderr);
+      const report = JSON.parse(r.stdout);
+      assert.equal(report.store, 'sqlite');
+      assert.equal(report.from, 0);
+      assert.equal(report.applied.length, report.to);
+      assert.match(report.applied[0].summary, /create table users, sessions/);
+      assert.equal(r.stderr, '');
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('baton migrate on PostgreSQL', () => {
+  const missing = pgMissing;
+  it('applies the PostgreSQL migrations once, hiding the URL password', {
+    skip: missing || false,
+  }, async () => {
+    const db = await createTestDatabase();
+    try {
+      const url = new URL(db.url);
+      url.password = 'not-the-password-anyway';
+      const env = { BATON_STORE: 'postgres', DATABASE_URL: url.toString() };
+      const first = runCli(['migrate'], env);
+      assert.equal(first.status, 0, first.stderr);
+      assert.match(
+        first.stdout,
+        /^postgres postgres:\/\/.*:\[hidden\]@.*: schema version 0 → \d+, applied \d+ migrations$/m,
+      );
+      assert.doesNotMatch(printed(first), /not-the-password-anyway/);
+      const second = JSON.parse(runCli(['migrate', '--json'], env).stdout);
+      assert.deepEqual(second.applied, []);
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe('baton CLI with Redis: a revocation reaches running servers', () => {
+  const missing = noRedis;
+  let dir: string;
+  let server: ServerProcess;
+  let env: Record<string, string>;
+  before(async () => {
+    if (missing) return;
+    dir = mkdtempSync(join(tmpdir(), 'baton-cli-redis-'));
+    env = { BATON_DATA_DIR: dir, BATON_ISSUER: 'http://baton.cli.test', REDIS_URL };
+    server = await spawnServer(env);
+  });
+  after(async () => {
+    await server?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is published on the bus: a fan-out server refuses at once what only the bus told it', {
+    skip: missing || false,
+  }, async () => {
+    const deadline = Date.now() + 10_000;
+    while ((await call(server.url, 'GET', '/readyz')).data?.revocation_checks !== 'fan-out') {
+      assert.ok(Date.now() < deadline, 'the server reaches fan-out mode');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const email = newEmail();
+    assert.equal(runCli(['users', 'create', email, '--password-stdin'], env, { input: PASSWORD }).status, 0);
+    const login = () => call(server.url, 'POST', '/auth/login', { json: { email, password: PASSWORD } });
+    const control = (await login()).data;
+    const target = (await login()).data;
+    // Control: revoked in the store behind the domain's back, the fan-out server still accepts
+    // the access token (it checks its deny-set, not the store): a CLI that only wrote the store
+    // would not be enough.
+    const db = openDatabase(dir);
+    await createSqliteSessionStore(db).revokeSession(control.session_id, 'admin', Date.now());
+    db.close();
+    assert.equal(
+      (await call(server.url, 'GET', '/auth/me', { headers: bearer(control.access_token) })).status,
+      200,
+    );
+
+    const r = runCli(['sessions', 'revoke', target.session_id], env);
+    assert.equal(r.status, 0, r.stderr);
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 401; i++) {
+      status = (await call(server.url, 'GET', '/auth/me', { headers: bearer(target.access_token) })).status;
+      if (status !== 401) await new Promise((res) => setTimeout(res, 20));
+    }
+    assert.equal(status, 401);
+    assert.equal((await call(server.url, 'GET', '/readyz')).data.revocation_checks, 'fan-out');
+  });
+
+  it('exits 1 with a warning when the bus cannot be reached; the store still has the revocation', {
+    skip: missing || false,
+  }, async () => {
+    const email = newEmail();
+    assert.equal(runCli(['users', 'create', email, '--password-stdin'], env, { input: PASSWORD }).status, 0);
+    const s = (await call(server.url, 'POST', '/auth/login', { json: { email, password: PASSWORD } })).data;
+    const r = runCli(['users', 'disable', email], { ...env, REDIS_URL: 'redis://:sekrit-pw@127.0.0.1:1' });
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /revoked 1 session/);
+    assert.match(
+      r.stderr,
+      /warning: revoked in the store, but not announced: Redis at redis:\/\/:\[hidden\]@127\.0\.0\.1:1 did not answer/,
+    );
+    assert.doesNotMatch(printed(r), /sekrit/);
+    assert.equal(
+      (await call(server.url, 'POST', '/auth/refresh', { json: { refresh_token: s.refresh_token } })).status,
+      401,
+    );
+  });
+});
+
+describe('baton config check', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-config-check-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('prints the effective configuration with every secret hidden', () => {
+    const file = join(dir, 'prod.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        BATON_RESOURCE_SERVERS: ['orders:orders-secret-0123456789'],
+        BATON_CLIENTS: ['mobile', 'backend:backend-secret-0123456789'],
+        BATON_ACCESS_TOKEN_TTL: '10m',
+        REDIS_URL: 'redis://:redis-pw-123@cache.internal:6379',
+      }),
+      { mode: 0o600 },
+    );
+    const env = {
+      BATON_CONFIG: file,
+      BATON_STORE: 'postgres',
+      DATABASE_URL: 'postgres://baton:db-pw-456@db.internal:5432/baton',
+    };
+    const r = runCli(['config', 'check'], env);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^configuration is valid$/m);
+    assert.match(r.stdout, new RegExp(`^file +${file}$`, 'm'));
+    assert.match(
+      r.stdout,
+      /^from file +BATON_ACCESS_TOKEN_TTL, BATON_CLIENTS, BATON_RESOURCE_SERVERS, REDIS_URL$/m,
+    );
+    assert.match(r.stdout, /^from env +BATON_STORE, DATABASE_URL$/m);
+    assert.match(r.stdout, /^accessTokenTtl +10m$/m);
+    assert.match(r.stdout, /^databaseUrl +postgres:\/\/baton:\[hidden\]@db\.internal:5432\/baton$/m);
+    assert.match(r.stdout, /^redisUrl +redis:\/\/:\[hidden\]@cache\.internal:6379$/m);
+    assert.match(r.stdout, /"id":"orders","secret":"\[hidden\]"/);
+    assert.match(r.stdout, /"id":"mobile","secret":null/);
+    const json = runCli(['config', 'check', '--json'], env);
+    assert.equal(json.status, 0);
+    assert.equal(JSON.parse(json.stdout).config.clients[1].secret, '[hidden]');
+    for (const out of [r, json])
+      for (const secret of ['orders-secret', 'backend-secret', 'redis-pw', 'db-pw'])
+        assert.doesNotMatch(printed(out), new RegExp(secret));
+  });
+
+  it('exits 1 with one line per problem, secrets hidden there too', () => {
+    const file = join(dir, 'bad.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ BATON_ACCESS_TOKEN_TTL: 'soon', BATON_RESOURCE_SERVERS: 'api:tiny-secret' }),
+    );
+    const r = runCli(['config', 'check'], { BATON_CONFIG: file, PORT: 'eighty' });
+    assert.equal(r.status, 1);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 3, r.stderr);
+    for (const line of lines) assert.match(line, /^baton: configuration error: /);
+    assert.ok(lines.some((l) => l.includes(`${file}: BATON_ACCESS_TOKEN_TTL="soon" is invalid`)));
+    assert.ok(lines.some((l) => l.includes('PORT="eighty" is invalid')));
+    assert.doesNotMatch(r.stderr, /tiny-secret/);
+    const json = runCli(['config', 'check', '--json'], { BATON_CONFIG: file });
+    assert.equal(json.status, 1);
+    assert.equal(JSON.parse(json.stdout).problems.length, 2);
+    const missingFile = runCli(['config', 'check'], { BATON_CONFIG: join(dir, 'nope.json') });
+    assert.equal(missingFile.status, 1);
+    assert.match(missingFile.stderr, /BATON_CONFIG=.*nope\.json: no such file/);
+  });
+});
