@@ -10,6 +10,9 @@ export type AuditEventType =
   | 'session_revoked'
   | 'access_token_revoked'
   | 'password_changed'
+  | 'key_rotated'
+  | 'key_retired'
+  | 'keys_removed'
   | 'user_disabled'
   | 'user_deleted';
 

@@ -26,16 +26,31 @@ export function auditRow(r: AuditRecord): AuditRow {
   };
 }
 
-/** A filter as query parameters, absent fields as null (both stores' queries test for null). */
-export function auditParams(
-  f: AuditFilter,
-): Record<'type' | 'userId' | 'sessionId' | 'beforeId', string | number | null> {
-  return {
-    type: f.type ?? null,
-    userId: f.userId ?? null,
-    sessionId: f.sessionId ?? null,
-    beforeId: f.beforeId ?? null,
-  };
+const FILTER_COLUMNS = [
+  ['type', 'type = '],
+  ['userId', 'user_id = '],
+  ['sessionId', 'session_id = '],
+  ['beforeId', 'id < '],
+] as const;
+
+/**
+ * The WHERE clause of an audit query, naming only the filters given, so that each store's
+ * planner sees `session_id = ?` (and uses its index) rather than `? IS NULL OR …`.
+ * `placeholder(i)` spells the i-th parameter (1-based) in the store's dialect.
+ */
+export function auditWhere(
+  filter: AuditFilter,
+  placeholder: (index: number) => string,
+): { where: string; values: Array<string | number> } {
+  const clauses: string[] = [];
+  const values: Array<string | number> = [];
+  for (const [field, column] of FILTER_COLUMNS) {
+    const value = filter[field];
+    if (value === undefined) continue;
+    values.push(value);
+    clauses.push(column + placeholder(values.length));
+  }
+  return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', values };
 }
 
 export interface BufferedAuditSink extends AuditSink {

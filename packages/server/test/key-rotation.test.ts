@@ -60,6 +60,10 @@ it('rotates keys with no failed verification, then retires the old key after its
     }
     assert.equal(published.length, 2, 'the running server publishes the new key');
     const newKid = published.map((k) => k.kid!).find((k) => k !== oldKid)!;
+    // The rotation is in the audit trail, with the key it added.
+    const audit = runCli(['audit', 'tail', '-n', '5', '--json'], { ...env, BATON_DATA_DIR: server.dataDir });
+    const rotation = JSON.parse(audit.stdout).find((e: { type: string }) => e.type === 'key_rotated');
+    assert.equal(rotation?.detail?.kid, newKid, audit.stdout);
 
     // Pre-publication: the new key is visible but does not sign yet.
     const t2 = (await signIn(server.url)).tokens.data.access_token as string;

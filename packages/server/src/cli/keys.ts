@@ -70,6 +70,11 @@ still published for its tokens), expired (can go: keys prune).`,
       return withBackend(config, async (backend) => {
         const now = systemClock.now();
         const key = await addSigningKey(backend.keys, alg, { createdAt: now, activatesAt: now + delay });
+        backend.audit.record({
+          type: 'key_rotated',
+          at: now,
+          detail: { kid: key.kid, alg, activatesAt: now + delay },
+        });
         const activates = new Date(now + delay).toISOString();
         if (values.json) printJson({ kid: key.kid, alg, activates_at: activates });
         else out(`added ${alg} key ${key.kid}: published now, signs from ${activates}`);
@@ -101,6 +106,7 @@ active key of the configured algorithm would sign (run keys rotate first).`,
           );
         }
         await retireSigningKey(backend.keys, kid, now);
+        backend.audit.record({ type: 'key_retired', at: now, detail: { kid } });
         if (values.json) printJson({ kid, retired_at: new Date(now).toISOString() });
         else out(`retired ${kid}: it no longer signs and leaves the JWKS once its last tokens have expired`);
         return 0;
@@ -122,7 +128,10 @@ active key of the configured algorithm would sign (run keys rotate first).`,
         const expired = keyStates(keys, now, keyPolicy(config, doc))
           .views.filter((v) => v.state === 'expired')
           .map((v) => v.key.kid);
-        if (expired.length > 0) await removeSigningKeys(backend.keys, expired);
+        if (expired.length > 0) {
+          await removeSigningKeys(backend.keys, expired);
+          backend.audit.record({ type: 'keys_removed', at: now, detail: { kids: expired.join(' ') } });
+        }
         if (values.json) printJson({ removed: expired });
         else out(expired.length === 0 ? 'no expired keys' : `removed ${expired.join(', ')}`);
         return 0;

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { type AuditRecord, auditParams, auditRow } from '../audit-buffer.js';
+import { type AuditRecord, auditRow, auditWhere } from '../audit-buffer.js';
 import type { Backend } from '../backend.js';
 import { createPostgresAuditSink } from './audit-sink.js';
 import { createPostgresKeyStore } from './key-store.js';
@@ -34,13 +34,10 @@ export async function openPostgresBackend(
     audit,
     keys: createPostgresKeyStore(pool),
     async readAudit(limit, filter = {}) {
-      const f = auditParams(filter);
+      const { where, values } = auditWhere(filter, (i) => `$${i}`);
       const { rows } = await pool.query<AuditRecord>(
-        `SELECT * FROM baton_audit_events
-         WHERE ($2::text IS NULL OR type = $2) AND ($3::text IS NULL OR user_id = $3)
-           AND ($4::text IS NULL OR session_id = $4) AND ($5::bigint IS NULL OR id < $5)
-         ORDER BY id DESC LIMIT $1`,
-        [limit, f.type, f.userId, f.sessionId, f.beforeId],
+        `SELECT * FROM baton_audit_events ${where} ORDER BY id DESC LIMIT $${values.length + 1}`,
+        [...values, limit],
       );
       return rows.map(auditRow);
     },

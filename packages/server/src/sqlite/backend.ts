@@ -1,5 +1,6 @@
-import { type AuditRecord, auditParams, auditRow } from '../audit-buffer.js';
-import type { Backend } from '../backend.js';
+import type { Statement } from 'better-sqlite3';
+import { type AuditRecord, auditRow, auditWhere } from '../audit-buffer.js';
+import type { AuditFilter, Backend } from '../backend.js';
 import { createFileKeyStore } from '../keys/key-file.js';
 import { createSqliteAuditSink } from './audit-sink.js';
 import { openDatabase } from './database.js';
@@ -11,12 +12,19 @@ export function openSqliteBackend(dataDir: string, onError: (error: unknown) => 
   const db = openDatabase(dataDir);
   const audit = createSqliteAuditSink(db, onError);
   const ping = db.prepare('SELECT 1');
-  const readAudit = db.prepare<[Record<string, string | number | null>], AuditRecord>(
-    `SELECT * FROM audit_events
-     WHERE (@type IS NULL OR type = @type) AND (@userId IS NULL OR user_id = @userId)
-       AND (@sessionId IS NULL OR session_id = @sessionId) AND (@beforeId IS NULL OR id < @beforeId)
-     ORDER BY id DESC LIMIT @limit`,
-  );
+  // One prepared statement per combination of filters (at most 16), made on first use.
+  const auditQueries = new Map<string, Statement<Array<string | number>, AuditRecord>>();
+  const readAudit = (limit: number, filter: AuditFilter): AuditRecord[] => {
+    const { where, values } = auditWhere(filter, () => '?');
+    let query = auditQueries.get(where);
+    if (!query) {
+      query = db.prepare<Array<string | number>, AuditRecord>(
+        `SELECT * FROM audit_events ${where} ORDER BY id DESC LIMIT ?`,
+      );
+      auditQueries.set(where, query);
+    }
+    return query.all(...values, limit);
+  };
   const pruneOld = db.prepare(
     'DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < ? ORDER BY id LIMIT ?)',
   );
@@ -36,7 +44,7 @@ export function openSqliteBackend(dataDir: string, onError: (error: unknown) => 
     audit,
     keys: createFileKeyStore(dataDir),
     async readAudit(limit, filter = {}) {
-      return readAudit.all({ limit, ...auditParams(filter) }).map(auditRow);
+      return readAudit(limit, filter).map(auditRow);
     },
     async pruneAudit(before, maxRows, limit) {
       const old = pruneOld.run(before, limit).changes;
