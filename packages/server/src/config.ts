@@ -4,6 +4,7 @@ import {
   DEFAULT_LOGIN_THROTTLE,
   type LoginThrottleRules,
   type RateRule,
+  type SessionConfig,
   SIGNING_ALGORITHMS,
   type SigningAlgorithm,
 } from '@baton/core';
@@ -351,4 +352,23 @@ function isHttpUrl(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * How long a revocation matters to access tokens beyond their lifetime: the clock-skew
+ * leeway verifiers allow. Deny-sets, catch-up windows and pruning all use it.
+ */
+export const REVOCATION_LEEWAY = 60_000;
+
+/** The domain's session settings, as the server and the CLI both build them. */
+export function sessionConfig(config: Config, defaultClientId: string): SessionConfig {
+  return {
+    issuer: config.issuer,
+    audience: config.audience,
+    accessTokenTtl: config.accessTokenTtl,
+    refreshIdleTtl: config.refreshIdleTtl,
+    sessionMaxAge: config.sessionMaxAge,
+    reuseGrace: config.reuseGrace,
+    defaultClientId,
+  };
 }

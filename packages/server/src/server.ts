@@ -15,7 +15,7 @@ import {
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
 import { openBackend } from './backend.js';
-import type { Config } from './config.js';
+import { type Config, REVOCATION_LEEWAY, sessionConfig } from './config.js';
 import { createClientRegistry, DEFAULT_CLIENT_ID } from './http/clients.js';
 import { describeFailure } from './http/errors.js';
 import { loadOrCreateKeys } from './keys/key-store.js';
@@ -62,9 +62,6 @@ export const LOGGER_OPTIONS = Object.freeze({
     },
   },
 });
-
-/** How long a revocation matters to access tokens: their lifetime plus clock-skew leeway. */
-const LEEWAY = 60_000;
 
 /** The composition root: stores → keys → domain → HTTP → listen. */
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
@@ -139,13 +136,17 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   let closeBus = async (): Promise<void> => {};
   if (config.redisUrl) {
     const { createRedisRevocationBus } = await import('./redis/revocation-bus.js');
-    const denySet = createDenySet({ accessTokenTtl: config.accessTokenTtl, leeway: LEEWAY, now: clock.now });
+    const denySet = createDenySet({
+      accessTokenTtl: config.accessTokenTtl,
+      leeway: REVOCATION_LEEWAY,
+      now: clock.now,
+    });
     const bus = createRedisRevocationBus({
       url: config.redisUrl,
       store: backend.sessions,
       denySet,
       now: clock.now,
-      catchUpWindow: config.accessTokenTtl + LEEWAY,
+      catchUpWindow: config.accessTokenTtl + REVOCATION_LEEWAY,
       onError: logError('revocation bus error'),
       onEvent: (event) => stream.publish(event),
       onStateChange: (healthy) =>
@@ -172,15 +173,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       onRevocation: (event) => stream.publish(event),
       refreshLimit: { limiter: limits.limiter, rule: config.rateLimits.refresh },
     },
-    {
-      issuer: config.issuer,
-      audience: config.audience,
-      accessTokenTtl: config.accessTokenTtl,
-      refreshIdleTtl: config.refreshIdleTtl,
-      sessionMaxAge: config.sessionMaxAge,
-      reuseGrace: config.reuseGrace,
-      defaultClientId: DEFAULT_CLIENT_ID,
-    },
+    sessionConfig(config, DEFAULT_CLIENT_ID),
   );
   const hasher = options.hasher ?? createArgon2Hasher();
   const accounts = createAccounts({ users: backend.users, hasher, clock, random, audit });
@@ -197,7 +190,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         store: backend.sessions,
         stream,
         now: clock.now,
-        window: config.accessTokenTtl + LEEWAY,
+        window: config.accessTokenTtl + REVOCATION_LEEWAY,
       },
       admin: config.adminToken
         ? { token: config.adminToken, readAudit: (limit, filter) => backend.readAudit(limit, filter) }
@@ -212,7 +205,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     lease: backend.lease,
     clock,
     holder: Buffer.from(random.bytes(9)).toString('base64url'),
-    keepRevokedFor: config.accessTokenTtl + LEEWAY,
+    keepRevokedFor: config.accessTokenTtl + REVOCATION_LEEWAY,
     audit: { prune: backend.pruneAudit, retention: config.auditRetention, maxRows: config.auditMaxRows },
     onError: storeError('pruning failed'),
   });

@@ -13,7 +13,7 @@ import {
   systemRandom,
 } from '@baton/core';
 import { type Backend, openBackend } from '../backend.js';
-import type { Config } from '../config.js';
+import { type Config, REVOCATION_LEEWAY, sessionConfig } from '../config.js';
 import { loadEffectiveConfig } from '../config-file.js';
 import { redactUrl } from '../config-redact.js';
 import { DEFAULT_CLIENT_ID } from '../http/clients.js';
@@ -101,7 +101,7 @@ export async function withOperator<T>(config: Config, use: (op: Operator) => Pro
         store: backend.sessions,
         denySet,
         now: clock.now,
-        catchUpWindow: config.accessTokenTtl + 60_000,
+        catchUpWindow: config.accessTokenTtl + REVOCATION_LEEWAY,
         onError: () => {},
       });
       closeBus = () => bus.close();
@@ -138,15 +138,7 @@ export async function withOperator<T>(config: Config, use: (op: Operator) => Pro
           audit: backend.audit,
           revocations,
         },
-        {
-          issuer: config.issuer,
-          audience: config.audience,
-          accessTokenTtl: config.accessTokenTtl,
-          refreshIdleTtl: config.refreshIdleTtl,
-          sessionMaxAge: config.sessionMaxAge,
-          reuseGrace: config.reuseGrace,
-          defaultClientId: DEFAULT_CLIENT_ID,
-        },
+        sessionConfig(config, DEFAULT_CLIENT_ID),
       );
       const accounts = createAccounts({
         users: backend.users,

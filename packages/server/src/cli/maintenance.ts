@@ -1,5 +1,5 @@
 import { systemClock } from '@baton/core';
-import { ConfigError } from '../config.js';
+import { ConfigError, REVOCATION_LEEWAY } from '../config.js';
 import { DEFAULT_CONFIG_FILE, loadEffectiveConfig } from '../config-file.js';
 import { redactConfig } from '../config-redact.js';
 import { migrateStore } from '../migrate.js';
@@ -7,9 +7,6 @@ import { pruneExpired } from '../pruner.js';
 import { type Command, JSON_OPTION } from './args.js';
 import { cliConfig, keyPolicy, withBackend } from './context.js';
 import { duration, err, out, printJson, progress } from './output.js';
-
-/** Deny-set catch-up needs revoked sessions for one access-token lifetime plus this leeway. */
-const REVOCATION_LEEWAY = 60_000;
 
 export const migrateCommand: Command = {
   name: 'migrate',
