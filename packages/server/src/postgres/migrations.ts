@@ -68,7 +68,6 @@ export const PG_MIGRATIONS: readonly string[] = [
   `,
   `
   CREATE INDEX baton_audit_events_by_session ON baton_audit_events (session_id, id) WHERE session_id IS NOT NULL;
-  CREATE INDEX baton_audit_events_by_user ON baton_audit_events (user_id, id) WHERE user_id IS NOT NULL;
   `,
 ];
 

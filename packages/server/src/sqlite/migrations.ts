@@ -69,9 +69,9 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_events_by_time ON audit_events (at);
   `,
   `
-  -- A session's lineage (reuse reports, /admin/audit?session_id=) and a user's events, newest
-  -- first, without reading the whole trail (which on SQLite would hold up the event loop).
+  -- A session's lineage (reuse reports, /admin/audit?session_id=), newest first, without
+  -- reading the whole trail (which on SQLite would hold up the event loop). Not by user: each
+  -- index costs every rotation a write, and only an operator's query needs that one.
   CREATE INDEX audit_events_by_session ON audit_events (session_id, id) WHERE session_id IS NOT NULL;
-  CREATE INDEX audit_events_by_user ON audit_events (user_id, id) WHERE user_id IS NOT NULL;
   `,
 ];
