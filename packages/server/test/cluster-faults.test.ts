@@ -61,10 +61,14 @@ async function drive(
   }
 }
 
+// These tests drive closed-loop refresh chains far faster than any client: the per-session
+// rotation limit (tested in rate-limits.test.ts) is off so that it cannot answer 429 here.
+const CLOSED_LOOP = { BATON_RATE_LIMIT_REFRESH: 'off' };
+
 describe('faults', { skip: missing || false, concurrency: false }, () => {
   it('PostgreSQL restarted under refresh load: fast 503s, recovery by itself, no fork', async (t) => {
     const pg = await startPrivatePostgres();
-    const env = { BATON_STORE: 'postgres', DATABASE_URL: pg.url, BATON_ISSUER: ISSUER };
+    const env = { BATON_STORE: 'postgres', DATABASE_URL: pg.url, BATON_ISSUER: ISSUER, ...CLOSED_LOOP };
     const nodes = await Promise.all([spawnServer(env), spawnServer(env)]);
     try {
       const urls = nodes.map((n) => n.url);
@@ -117,7 +121,13 @@ describe('faults', { skip: missing || false, concurrency: false }, () => {
   it('Redis stopped and started: the store covers the gap, fan-out resumes and catches up', async () => {
     const redis = await startPrivateRedis();
     const db = await createTestDatabase();
-    const env = { BATON_STORE: 'postgres', DATABASE_URL: db.url, REDIS_URL: redis.url, BATON_ISSUER: ISSUER };
+    const env = {
+      BATON_STORE: 'postgres',
+      DATABASE_URL: db.url,
+      REDIS_URL: redis.url,
+      BATON_ISSUER: ISSUER,
+      ...CLOSED_LOOP,
+    };
     const nodes = await Promise.all([spawnServer(env), spawnServer(env)]);
     const [a, b] = nodes as [ServerProcess, ServerProcess];
     const mode = async (n: ServerProcess) => (await call(n.url, 'GET', '/readyz')).data?.revocation_checks;
@@ -157,7 +167,13 @@ describe('faults', { skip: missing || false, concurrency: false }, () => {
 
   it('an instance killed with SIGKILL mid-load loses nothing it acknowledged', async () => {
     const db = await createTestDatabase();
-    const env = { BATON_STORE: 'postgres', DATABASE_URL: db.url, REDIS_URL, BATON_ISSUER: ISSUER };
+    const env = {
+      BATON_STORE: 'postgres',
+      DATABASE_URL: db.url,
+      REDIS_URL,
+      BATON_ISSUER: ISSUER,
+      ...CLOSED_LOOP,
+    };
     const [victim, survivor] = (await Promise.all([spawnServer(env), spawnServer(env)])) as [
       ServerProcess,
       ServerProcess,
