@@ -5,8 +5,9 @@ import type { Clock } from './types.js';
  * - per (account, IP) pair, after `freeFailures` failures each further attempt waits
  *   2^(n - freeFailures) seconds after the last failure, capped at `maxDelay`; so an attacker
  *   at one address is slowed while the owner signing in from elsewhere is not;
- * - per IP, more than `ipFailuresPerWindow` failures in `window` blocks that IP until the
- *   window ends, which bounds spraying across many accounts.
+ * - per IP, `ipFailuresPerWindow` failures in `window` block that IP until the window ends,
+ *   which bounds spraying across many accounts; attempts still being checked count too, but
+ *   only for a second, so many concurrent correct logins from one address are not locked out.
  * This adapter keeps state in memory, bounded (`maxEntries`, oldest dropped first); the Redis
  * adapter in the server shares it across instances. Both follow the contract in
  * `@baton/core/testing`.
@@ -32,20 +33,30 @@ export interface LoginThrottleOptions extends Partial<LoginThrottleRules> {
 
 export interface LoginThrottle {
   /**
-   * Admits one login attempt or says how long to wait. An admitted attempt is counted as a
-   * failure at once, before the password is checked, so that concurrent guesses cannot all
-   * pass the check before any of them is counted; `succeeded` refunds it.
-   * Returns 0 when admitted, else the seconds to wait.
+   * Admits one login attempt or says how long to wait (0 when admitted, else seconds).
+   * An admitted attempt counts against its (account, IP) pair at once, before the password is
+   * checked, so that concurrent guesses cannot all pass the check before any is counted. For
+   * the IP it is pending until its outcome: pending attempts hold a place (briefly: the wait
+   * is a second), only failures block the IP for the rest of the window.
    */
   admit(account: string, ip: string): Promise<number>;
-  /** The admitted attempt succeeded: the pair starts afresh and the IP's count is refunded. */
+  /** The admitted attempt succeeded: the pair starts afresh; the IP's place is freed. */
   succeeded(account: string, ip: string): Promise<void>;
+  /** The admitted attempt failed: the IP's place becomes a failure. */
+  failed(account: string, ip: string): Promise<void>;
 }
 
-interface Counter {
+interface PairCounter {
   failures: number;
   lastAt: number;
+}
+
+interface IpCounter {
+  failures: number;
+  /** Admitted attempts whose outcome is not known yet (an attempt that errored stays until the window ends). */
+  pending: number;
   windowStart: number;
+  lastAt: number;
 }
 
 export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottle {
@@ -55,64 +66,73 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
   const ipLimit = options.ipFailuresPerWindow ?? DEFAULT_LOGIN_THROTTLE.ipFailuresPerWindow;
   const window = options.window ?? DEFAULT_LOGIN_THROTTLE.window;
   const maxEntries = options.maxEntries ?? 100_000;
-  const counters = new Map<string, Counter>();
+  const pairs = new Map<string, PairCounter>();
+  const ips = new Map<string, IpCounter>();
 
-  const pairKey = (account: string, ip: string): string => `p\0${ip}\0${account}`;
-  const ipKey = (ip: string): string => `i\0${ip}`;
+  const pairKey = (account: string, ip: string): string => `${ip}\0${account}`;
 
-  function get(key: string, now: number): Counter | undefined {
-    const c = counters.get(key);
-    if (c && now - c.lastAt > window + maxDelay) {
-      counters.delete(key);
-      return undefined;
-    }
-    return c;
+  /** Map order is least recently touched first, so the bound drops the stalest entries. */
+  function touch<T>(map: Map<string, T>, key: string, value: T): void {
+    map.delete(key);
+    map.set(key, value);
+    while (map.size > maxEntries) map.delete(map.keys().next().value as string);
   }
 
-  /** Counts a failure; a windowed counter starts afresh once its window has passed. */
-  function bump(key: string, now: number, windowed: boolean): void {
-    const c = get(key, now);
-    if (c && (!windowed || now - c.windowStart < window)) {
-      c.failures += 1;
-      c.lastAt = now;
-      counters.delete(key); // re-insert so that Map order stays least-recently-failed first
-      counters.set(key, c);
-    } else {
-      counters.delete(key);
-      counters.set(key, { failures: 1, lastAt: now, windowStart: now });
-    }
-    while (counters.size > maxEntries) counters.delete(counters.keys().next().value as string);
+  /** The pair's count; it resets only after a quiet spell, so waiting buys no free attempts. */
+  function pair(key: string, now: number): PairCounter | undefined {
+    const c = pairs.get(key);
+    if (c && now - c.lastAt > window + maxDelay) pairs.delete(key);
+    return pairs.get(key);
   }
 
-  function retryAfter(account: string, ip: string, now: number): number {
+  /** The IP's counter for the current window; a new window starts from nothing. */
+  function ipCounter(ip: string, now: number): IpCounter {
+    const c = ips.get(ip);
+    if (c && now - c.windowStart < window) return c;
+    return { failures: 0, pending: 0, windowStart: now, lastAt: now };
+  }
+
+  function wait(account: string, ip: string, now: number): number {
     let waitMs = 0;
-    const pair = get(pairKey(account, ip), now);
-    if (pair && pair.failures >= freeFailures) {
-      const delay = loginDelay(pair.failures - freeFailures, maxDelay);
-      waitMs = Math.max(waitMs, pair.lastAt + delay - now);
+    const p = pair(pairKey(account, ip), now);
+    if (p && p.failures >= freeFailures) {
+      waitMs = Math.max(waitMs, p.lastAt + loginDelay(p.failures - freeFailures, maxDelay) - now);
     }
-    const byIp = get(ipKey(ip), now);
-    if (byIp && byIp.failures >= ipLimit && now - byIp.windowStart < window) {
-      waitMs = Math.max(waitMs, byIp.windowStart + window - now);
-    }
+    const i = ipCounter(ip, now);
+    if (i.failures >= ipLimit) waitMs = Math.max(waitMs, i.windowStart + window - now);
+    else if (i.failures + i.pending >= ipLimit) waitMs = Math.max(waitMs, 1000);
     return waitMs > 0 ? Math.ceil(waitMs / 1000) : 0;
+  }
+
+  function settle(ip: string, failed: boolean): void {
+    const now = clock.now();
+    const i = ipCounter(ip, now);
+    touch(ips, ip, {
+      ...i,
+      pending: Math.max(0, i.pending - 1),
+      failures: i.failures + (failed ? 1 : 0),
+      lastAt: now,
+    });
   }
 
   return {
     async admit(account, ip) {
       const now = clock.now();
-      const wait = retryAfter(account, ip, now);
-      if (wait > 0) return wait;
-      // The pair count only resets after a quiet spell (see get) or a success, so waiting out
-      // one delay never buys an attacker a fresh set of free attempts.
-      bump(pairKey(account, ip), now, false);
-      bump(ipKey(ip), now, true);
+      const w = wait(account, ip, now);
+      if (w > 0) return w;
+      const key = pairKey(account, ip);
+      const p = pair(key, now);
+      touch(pairs, key, { failures: (p?.failures ?? 0) + 1, lastAt: now });
+      const i = ipCounter(ip, now);
+      touch(ips, ip, { ...i, pending: i.pending + 1, lastAt: now });
       return 0;
     },
     async succeeded(account, ip) {
-      counters.delete(pairKey(account, ip));
-      const byIp = counters.get(ipKey(ip));
-      if (byIp && byIp.failures > 0) byIp.failures -= 1;
+      pairs.delete(pairKey(account, ip));
+      settle(ip, false);
+    },
+    async failed(_account, ip) {
+      settle(ip, true);
     },
   };
 }

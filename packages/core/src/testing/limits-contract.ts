@@ -99,18 +99,32 @@ export function runLimitsContract(
       assert.equal(waits.filter((w) => w === 0).length, 5);
     });
 
-    it('login: blocks an IP that fails across many accounts, and refunds successes', async () => {
+    it('login: blocks an IP that fails across many accounts for the window, and refunds successes', async () => {
       const { clock, limits, key } = await setup();
       const t = limits.throttle({ ipFailuresPerWindow: 10, window: 10 * MINUTE });
       const spray = `spray-${key}`;
-      for (let i = 0; i < 9; i++) await t.admit(`user${i}`, spray);
+      for (let i = 0; i < 9; i++) {
+        assert.equal(await t.admit(`user${i}`, spray), 0);
+        await t.failed(`user${i}`, spray);
+      }
       assert.equal(await t.admit('owner', spray), 0);
       await t.succeeded('owner', spray);
       assert.equal(await t.admit('user9', spray), 0);
+      await t.failed('user9', spray);
       assert.equal(await t.admit('fresh', spray), 600);
       assert.equal(await t.admit('fresh', `other-${key}`), 0);
       clock.advance(10 * MINUTE);
       assert.equal(await t.admit('fresh', spray), 0);
+    });
+
+    it('login: attempts still being checked hold an IP back for a second, not the window', async () => {
+      const { limits, key } = await setup();
+      const t = limits.throttle({ ipFailuresPerWindow: 10, window: 10 * MINUTE });
+      const office = `office-${key}`;
+      for (let i = 0; i < 10; i++) assert.equal(await t.admit(`colleague${i}`, office), 0);
+      assert.equal(await t.admit('late', office), 1, 'ten checks in flight: wait a second');
+      for (let i = 0; i < 10; i++) await t.succeeded(`colleague${i}`, office);
+      assert.equal(await t.admit('late', office), 0, 'all right: nothing holds the IP back');
     });
   });
 }

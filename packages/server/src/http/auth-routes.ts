@@ -1,4 +1,4 @@
-import { BatonError, createAttemptQueue, enforceRateLimit, normalizeEmail } from '@baton/core';
+import { BatonError, createAttemptQueue, enforceRateLimit, isBatonError, normalizeEmail } from '@baton/core';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 import {
@@ -94,7 +94,13 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
       const user = await inTurn(`${ip}\0${account}`, async () => {
         const wait = await throttle.admit(account, ip);
         if (wait > 0) throw new BatonError('rate_limited', 'login throttled', { retryAfter: wait });
-        const found = await accounts.authenticate(request.body.email, request.body.password, context);
+        const found = await accounts
+          .authenticate(request.body.email, request.body.password, context)
+          .catch(async (error: unknown) => {
+            if (isBatonError(error) && error.code === 'invalid_credentials')
+              await throttle.failed(account, ip);
+            throw error;
+          });
         await throttle.succeeded(account, ip);
         return found;
       });
@@ -196,12 +202,18 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
       // A stolen access token must not become a password oracle: same throttle as login.
       const wait = await throttle.admit(`password:${claims.sub}`, request.ip);
       if (wait > 0) throw new BatonError('rate_limited', 'password change throttled', { retryAfter: wait });
-      await accounts.changePassword(
-        claims.sub,
-        request.body.current_password,
-        request.body.new_password,
-        requestContext(request),
-      );
+      await accounts
+        .changePassword(
+          claims.sub,
+          request.body.current_password,
+          request.body.new_password,
+          requestContext(request),
+        )
+        .catch(async (error: unknown) => {
+          if (isBatonError(error) && error.code === 'invalid_credentials')
+            await throttle.failed(`password:${claims.sub}`, request.ip);
+          throw error;
+        });
       await throttle.succeeded(`password:${claims.sub}`, request.ip);
       // Whoever else was signed in (perhaps the reason for the change) is signed out.
       await sessions.revokeOthers(claims.sub, claims.sid, 'password_changed');

@@ -35,41 +35,47 @@ if tokens < 1 then return math.ceil((1 - tokens) * window / limit) end
 return 0`;
 
 // The login throttle of @baton/core, atomically: KEYS = pair, ip. Returns 0 (admitted and
-// counted) or the milliseconds to wait.
+// counted) or the milliseconds to wait. The IP hash holds failures f and pending p of the
+// window that began at start.
 const ADMIT = `
 local free, maxDelay, ipLimit, window, now =
   tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local pf, plast = unpack(redis.call('HMGET', KEYS[1], 'f', 'last'))
-local ipf, ipstart = unpack(redis.call('HMGET', KEYS[2], 'f', 'start'))
-pf, plast, ipf, ipstart = tonumber(pf), tonumber(plast), tonumber(ipf), tonumber(ipstart)
+local ipf, ipp, ipstart = unpack(redis.call('HMGET', KEYS[2], 'f', 'p', 'start'))
+pf, plast = tonumber(pf), tonumber(plast)
+ipf, ipp, ipstart = tonumber(ipf) or 0, tonumber(ipp) or 0, tonumber(ipstart)
+if not ipstart or now - ipstart >= window then ipf, ipp, ipstart = 0, 0, nil end
 local wait = 0
 if pf and pf >= free then
   wait = math.max(wait, plast + math.min(maxDelay, 1000 * 2 ^ (pf - free)) - now)
 end
-local inWindow = ipstart and now - ipstart < window
-if inWindow and ipf >= ipLimit then wait = math.max(wait, ipstart + window - now) end
+if ipf >= ipLimit then wait = math.max(wait, ipstart + window - now)
+elseif ipf + ipp >= ipLimit then wait = math.max(wait, 1000) end
 if wait > 0 then return math.ceil(wait) end
 redis.call('HINCRBY', KEYS[1], 'f', 1)
 redis.call('HSET', KEYS[1], 'last', now)
 redis.call('PEXPIRE', KEYS[1], window + maxDelay)
-if inWindow then
-  redis.call('HINCRBY', KEYS[2], 'f', 1)
+if ipstart then
+  redis.call('HINCRBY', KEYS[2], 'p', 1)
 else
-  redis.call('HSET', KEYS[2], 'f', 1, 'start', now)
+  redis.call('HSET', KEYS[2], 'f', 0, 'p', 1, 'start', now)
   redis.call('PEXPIRE', KEYS[2], window)
 end
 return 0`;
 
-const SUCCEEDED = `
-redis.call('DEL', KEYS[1])
-if tonumber(redis.call('HGET', KEYS[2], 'f') or '0') > 0 then redis.call('HINCRBY', KEYS[2], 'f', -1) end
+// The attempt's outcome: ARGV[1] = 1 when it failed. A success also clears the pair.
+const SETTLE = `
+if ARGV[1] == '0' then redis.call('DEL', KEYS[1]) end
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+if tonumber(redis.call('HGET', KEYS[2], 'p') or '0') > 0 then redis.call('HINCRBY', KEYS[2], 'p', -1) end
+if ARGV[1] == '1' then redis.call('HINCRBY', KEYS[2], 'f', 1) end
 return 0`;
 
 type LimitCommands = Redis & {
   batonTake(key: string, limit: number, window: number, now: number): Promise<number>;
   batonPeek(key: string, limit: number, window: number, now: number): Promise<number>;
   batonAdmit(pair: string, ip: string, ...args: number[]): Promise<number>;
-  batonSucceeded(pair: string, ip: string): Promise<number>;
+  batonSettle(pair: string, ip: string, failed: '0' | '1'): Promise<number>;
 };
 
 export interface RedisLimits {
@@ -101,7 +107,7 @@ export function createRedisLimits(options: {
   redis.defineCommand('batonTake', { numberOfKeys: 1, lua: TAKE });
   redis.defineCommand('batonPeek', { numberOfKeys: 1, lua: PEEK });
   redis.defineCommand('batonAdmit', { numberOfKeys: 2, lua: ADMIT });
-  redis.defineCommand('batonSucceeded', { numberOfKeys: 2, lua: SUCCEEDED });
+  redis.defineCommand('batonSettle', { numberOfKeys: 2, lua: SETTLE });
   const { clock } = options;
   const local = createMemoryRateLimiter({ clock });
   let reported = false;
@@ -158,9 +164,16 @@ export function createRedisLimits(options: {
         succeeded: (account, ip) =>
           orLocal(
             async () => {
-              await redis.batonSucceeded(pairKey(account, ip), ipKey(ip));
+              await redis.batonSettle(pairKey(account, ip), ipKey(ip), '0');
             },
             () => fallback.succeeded(account, ip),
+          ),
+        failed: (account, ip) =>
+          orLocal(
+            async () => {
+              await redis.batonSettle(pairKey(account, ip), ipKey(ip), '1');
+            },
+            () => fallback.failed(account, ip),
           ),
       };
     },
