@@ -69,3 +69,23 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     }
   });
 }
+
+it('SIGTERM to `npm start` itself (as a supervisor sends it) reaches the server, which exits 0', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'baton-npm-start-'));
+  const npm = await spawnServer({ BATON_DATA_DIR: dataDir }, ['npm', 'start', '--silent']);
+  try {
+    const exited = new Promise<number | null>((resolve) => npm.child.once('exit', (code) => resolve(code)));
+    process.kill(npm.child.pid!, 'SIGTERM'); // npm alone, not its process group
+    assert.equal(await exited, 0, npm.output().slice(-300));
+    // The server went with it: nothing answers on its port any more.
+    await assert.rejects(fetch(`${npm.url}/healthz`));
+  } finally {
+    // The whole group, even after npm is gone: a server left behind would be an orphan.
+    try {
+      process.kill(-npm.child.pid!, 'SIGKILL');
+    } catch {
+      // already gone, as it should be
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
