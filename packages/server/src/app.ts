@@ -55,7 +55,9 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     bodyLimit: BODY_LIMIT,
     // A wrong type is a client error, never silently coerced ("123" is not 123).
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
-    return503OnClosing: true,
+    // While closing, requests on open connections get our 503 body (the hook below), not
+    // Fastify's default one.
+    return503OnClosing: false,
     // X-Forwarded-For counts only when it comes from a configured proxy; otherwise the
     // client's IP is the socket's, which a client cannot forge.
     trustProxy: deps.config.trustedProxies?.length ? [...deps.config.trustedProxies] : false,
@@ -110,8 +112,19 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   await app.register(cookie);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((_request, reply) => sendError(reply, new BatonError('not_found', 'no such route')));
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.headers(SECURITY_HEADERS);
+    if (closing) {
+      reply.header('connection', 'close');
+      throw new BatonError('temporarily_unavailable', 'shutting down', {
+        retryAfter: 1,
+        description: 'This instance is shutting down; retry (another instance will answer).',
+      });
+    }
     // We do not decode compressed bodies; reading gzip as JSON would only confuse.
     const encoding = request.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {

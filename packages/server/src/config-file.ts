@@ -56,10 +56,16 @@ export function loadEffectiveConfig(env: Env = process.env, cwd: string = proces
     }
   }
 
-  const fromFile: Record<string, string> = {};
+  const fromFile: Record<string, string> = Object.create(null);
   if (text !== null) {
     const parsed = parseJson(text, path);
     for (const [key, value] of Object.entries(parsed)) {
+      // Only names shaped like environment variables: `__proto__` or `constructor` would
+      // otherwise reach object internals.
+      if (!/^[A-Z][A-Z0-9_]*$/.test(key)) {
+        problems.push(`${path}: unknown key ${JSON.stringify(key).slice(0, 40)}`);
+        continue;
+      }
       if (key === 'BATON_CONFIG') {
         problems.push(`${path}: BATON_CONFIG cannot be set inside a configuration file`);
         continue;
@@ -103,7 +109,7 @@ export function loadEffectiveConfig(env: Env = process.env, cwd: string = proces
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     for (const problem of error.problems) {
-      const name = /^([A-Z][A-Z0-9_]*)=/.exec(problem)?.[1];
+      const name = /^([A-Z][A-Z0-9_]*)(=| is invalid)/.exec(problem)?.[1];
       problems.push(name && sources[name] === 'file' ? `${path}: ${problem}` : problem);
     }
   }

@@ -21,7 +21,13 @@ export function isSecretVariable(name: string): boolean {
 /** `postgres://user:pw@host/db` → `postgres://user:[hidden]@host/db`; other text unchanged. */
 export function redactUrl(text: string): string {
   // Also covers text that is not a valid URL: anything between `scheme://user:` and `@`.
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/i, `$1${HIDDEN}@`);
+  // A query string may carry a credential too (`?token=…`): its values are hidden.
+  return text
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/i, `$1${HIDDEN}@`)
+    .replace(
+      /^([a-z][a-z0-9+.-]*:\/\/[^?#\s]*\?)([^#\s]*)/i,
+      (_m, head: string, q: string) => head + q.replace(/=([^&]*)/g, `=${HIDDEN}`),
+    );
 }
 
 /** How a variable's value may be shown. */

@@ -70,6 +70,28 @@ describe('baton CLI: help, usage and exit codes', () => {
     }
   });
 
+  it('never echoes a token pasted where an e-mail address, id or option belongs', async () => {
+    const jwt = 'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJl';
+    const dir = mkdtempSync(join(tmpdir(), 'baton-cli-echo-'));
+    try {
+      const cases = [
+        ['users', 'disable', jwt],
+        ['sessions', 'list', '--user', jwt],
+        ['sessions', 'revoke', jwt],
+        ['keys', 'retire', jwt],
+        ['inspect', `--${jwt}`],
+      ];
+      const results = await runMany(cases, { BATON_DATA_DIR: dir });
+      for (const [i, args] of cases.entries()) {
+        const r = results[i]!;
+        assert.ok(r.status === 1 || r.status === 2, `${args[0]} ${args[1]}: ${r.status}`);
+        assert.doesNotMatch(printed(r), /c2lnbmF0dXJl|eyJzdWIi/, `${args[0]} ${args[1]} echoed the token`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('answers usage errors with exit code 2 and the usage, echoing no secret', async () => {
     const cases: Array<[string[], RegExp]> = [
       [[], /Usage: baton <command>/],

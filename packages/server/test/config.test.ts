@@ -377,3 +377,35 @@ describe('configuration file', () => {
     );
   });
 });
+
+it('a configuration file with keys that are not variable names reports them, never crashes', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { loadEffectiveConfig } = await import('../src/config-file.js');
+  const dir = mkdtempSync(join(tmpdir(), 'baton-config-keys-'));
+  try {
+    const file = join(dir, 'baton.config.json');
+    writeFileSync(
+      file,
+      '{"constructor":"x","toString":"y","__proto__":"z","BATON_ADMIN_TOKEN":"short-admin-secret"}',
+    );
+    assert.throws(
+      () => loadEffectiveConfig({ BATON_CONFIG: file }, dir),
+      (e: unknown) => {
+        const text = (e as ConfigError).problems.join('\n');
+        for (const key of ['constructor', 'toString', '__proto__'])
+          assert.match(text, new RegExp(`unknown key "${key}"`));
+        assert.match(
+          text,
+          new RegExp(`${file}: BATON_ADMIN_TOKEN is invalid`),
+          "a secret's problem names the file",
+        );
+        assert.ok(!text.includes('short-admin-secret'));
+        return true;
+      },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -32,8 +32,9 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
             if (r.status === 200) {
               c.token = r.data.refresh_token;
               c.ok++;
-            } else if (r.status !== 503) {
-              throw new Error(`refresh answered ${r.status}`);
+            } else if (r.status !== 503 || r.data?.error !== 'temporarily_unavailable') {
+              // A 503 while closing carries the contract's error body, never Fastify's own.
+              throw new Error(`refresh answered ${r.status} ${r.text.slice(0, 100)}`);
             }
           } catch (error) {
             if (String(error).includes('refresh answered')) throw error;

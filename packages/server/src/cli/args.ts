@@ -60,7 +60,7 @@ export function parse(command: Command, args: string[]): Parsed {
     const option = /'(-[^'=\s]*)/.exec(String((error as Error).message))?.[1];
     const message =
       code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
-        ? `unknown option ${option ?? ''}`.trim()
+        ? `unknown option ${shownValue(option ?? '')}`.trim()
         : code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
           ? `${option ?? 'an option'} needs a value`
           : 'invalid arguments';
@@ -82,6 +82,16 @@ export const JSON_OPTION: Options = { json: { type: 'boolean' } };
 /** An argument as it may be echoed in an error: short words only, never what might be a token. */
 export const shownArgument = (arg: string): string =>
   arg.length <= 24 && /^[A-Za-z0-9_-]+$/.test(arg) ? arg : '(not shown)';
+
+/**
+ * A value (an e-mail address, a session id, a key id) as it may be echoed in an error: shown,
+ * unless it has the shape of a token (dot-separated base64url runs) or is too long to be one
+ * of those, so that a token pasted into the wrong place never comes back out.
+ */
+export const shownValue = (value: string): string =>
+  value.length > 254 || /[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/.test(value)
+    ? '(not shown)'
+    : value;
 
 export const text = (v: Values, name: string): string | undefined =>
   typeof v[name] === 'string' ? (v[name] as string) : undefined;

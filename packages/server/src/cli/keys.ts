@@ -7,7 +7,7 @@ import {
 } from '@baton/core';
 import { parseDuration } from '../config.js';
 import { addSigningKey, removeSigningKeys, retireSigningKey } from '../keys/key-store.js';
-import { type Command, JSON_OPTION, text, UsageError } from './args.js';
+import { type Command, JSON_OPTION, shownValue, text, UsageError } from './args.js';
 import { cliConfig, keyPolicy, withBackend } from './context.js';
 import { err, isoTime, out, printJson, table } from './output.js';
 
@@ -98,7 +98,7 @@ active key of the configured algorithm would sign (run keys rotate first).`,
         const doc = await backend.keys.read();
         const policy = keyPolicy(config, doc);
         const keys = (doc?.signingKeys ?? []).map(loadSigningKey);
-        if (!keys.some((k) => k.kid === kid)) throw new Error(`no key ${kid} (see keys list)`);
+        if (!keys.some((k) => k.kid === kid)) throw new Error(`no key ${shownValue(kid)} (see keys list)`);
         const after = keys.map((k) => (k.kid === kid ? { ...k, retiredAt: now } : k));
         if (!keyStates(after, now, policy).signer) {
           throw new Error(

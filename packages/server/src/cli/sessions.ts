@@ -1,15 +1,15 @@
 import type { Accounts } from '@baton/core';
 import { systemClock } from '@baton/core';
-import { type Command, JSON_OPTION, text, UsageError } from './args.js';
+import { type Command, JSON_OPTION, shownValue, text, UsageError } from './args.js';
 import { cliConfig, type Operator, withOperator } from './context.js';
 import { err, isoTime, out, printJson, table } from './output.js';
 
 /** The account behind an e-mail address, or a failure naming it. */
 export async function accountFor(accounts: Accounts, email: string) {
   const account = await accounts.findByEmail(email).catch(() => {
-    throw new Error(`not a valid e-mail address: ${email}`);
+    throw new Error(`not a valid e-mail address: ${shownValue(email)}`);
   });
-  if (!account) throw new Error(`no user with e-mail address ${email}`);
+  if (!account) throw new Error(`no user with e-mail address ${shownValue(email)}`);
   return account;
 }
 
@@ -91,7 +91,7 @@ refuse the session at once. Exits 1 if the announcement could not be made.`,
           return fanOutVerdict(op);
         }
         const session = await op.backend.sessions.getSession(id!);
-        if (!session) throw new Error(`no session ${id}`);
+        if (!session) throw new Error(`no session ${shownValue(id!)}`);
         const revoked = await op.sessions.revoke(session.id, 'admin');
         if (values.json) {
           printJson({ id: session.id, revoked, already_revoked: !revoked });
