@@ -1,20 +1,23 @@
 /** Security events, recorded without any token, secret or password text. */
-export type AuditEventType =
-  | 'user_registered'
-  | 'login_succeeded'
-  | 'login_failed'
-  | 'session_started'
-  | 'refresh_rotated'
-  | 'refresh_grace_reused'
-  | 'reuse_detected'
-  | 'session_revoked'
-  | 'access_token_revoked'
-  | 'password_changed'
-  | 'key_rotated'
-  | 'key_retired'
-  | 'keys_removed'
-  | 'user_disabled'
-  | 'user_deleted';
+export const AUDIT_EVENT_TYPES = [
+  'user_registered',
+  'login_succeeded',
+  'login_failed',
+  'session_started',
+  'refresh_rotated',
+  'refresh_grace_reused',
+  'reuse_detected',
+  'session_revoked',
+  'access_token_revoked',
+  'password_changed',
+  'key_rotated',
+  'key_retired',
+  'keys_removed',
+  'user_disabled',
+  'user_deleted',
+] as const;
+
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 export interface AuditEvent {
   type: AuditEventType;

@@ -24,7 +24,7 @@ export {
   type PasswordHasher,
   type PublicUser,
 } from './accounts.js';
-export { type AuditEvent, type AuditEventType, type AuditSink, noAudit } from './audit.js';
+export { AUDIT_EVENT_TYPES, type AuditEvent, type AuditEventType, type AuditSink, noAudit } from './audit.js';
 export {
   type AccessTokenDiagnosis,
   type DiagnoseOptions,

@@ -127,7 +127,13 @@ run(process.argv.slice(2)).then(
     if (code >= 0) exit(code);
   },
   (error: unknown) => {
+    // With --json, scripts get the failure on stdout too, as one JSON document.
+    const json = process.argv.includes('--json');
+    const report = (kind: string, problems: string[]): void => {
+      if (json) out(JSON.stringify({ error: kind, problems }));
+    };
     if (error instanceof UsageError) {
+      report('usage', [error.message]);
       const usage = error.command
         ? `Usage: baton ${error.command.usage}\n(baton ${error.command.name} --help for more)`
         : overview();
@@ -135,9 +141,12 @@ run(process.argv.slice(2)).then(
       process.exitCode = 2;
     } else if (error instanceof ConfigError) {
       for (const p of error.problems) err(`baton: configuration error: ${p}`);
+      report('configuration', [...error.problems]);
       process.exitCode = 1;
     } else {
-      err(`baton: ${error instanceof Error ? error.message : String(error)}`);
+      const message = error instanceof Error ? error.message : String(error);
+      err(`baton: ${message}`);
+      report('failed', [message]);
       process.exitCode = 1;
     }
     exit(process.exitCode as number);

@@ -162,6 +162,7 @@ describe('audit admin endpoint and reuse webhook', () => {
       '?unknown=1',
       `?type=${'x'.repeat(100)}`,
       '?type=%00',
+      '?type=nope',
       '?session_id=a%0Ab',
     ]) {
       const r = await admin(bad);

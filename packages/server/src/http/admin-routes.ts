@@ -1,8 +1,8 @@
-import { BatonError } from '@baton/core';
+import { AUDIT_EVENT_TYPES, BatonError } from '@baton/core';
 import type { FastifyInstance } from 'fastify';
 import type { AuditFilter, AuditRow } from '../backend.js';
 import { secretEquals } from './clients.js';
-import { bearerToken, isoTime } from './request.js';
+import { bearerToken, hasBearer, isoTime } from './request.js';
 import { adminAuditDocs } from './route-docs.js';
 
 export interface AdminDeps {
@@ -35,7 +35,7 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
           properties: {
             // Query values are strings (the app never coerces types).
             limit: { type: 'string', pattern: '^(1000|[1-9][0-9]{0,2})$' },
-            type: { type: 'string', maxLength: 64, pattern: PRINTABLE },
+            type: { type: 'string', enum: [...AUDIT_EVENT_TYPES] },
             user_id: { type: 'string', maxLength: 128, pattern: PRINTABLE },
             session_id: { type: 'string', maxLength: 128, pattern: PRINTABLE },
             before: { type: 'string', pattern: '^[1-9][0-9]{0,15}$' },
@@ -44,7 +44,8 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
       },
       // The credential is checked before the query string is even looked at.
       onRequest: async (request) => {
-        if (!secretEquals(bearerToken(request), deps.token)) {
+        const presented = hasBearer(request) ? bearerToken(request) : '';
+        if (!secretEquals(presented, deps.token)) {
           throw new BatonError('invalid_token', 'wrong admin token', {
             description: 'This endpoint needs the admin token (BATON_ADMIN_TOKEN).',
           });

@@ -239,8 +239,9 @@ export async function registerApiDocs(app: FastifyInstance): Promise<void> {
             type: 'http',
             scheme: 'bearer',
             description:
-              'An operator credential from the configuration (`BATON_ADMIN_TOKEN` for /admin/audit, ' +
-              '`BATON_METRICS_TOKEN` for /metrics), never a user’s access token.',
+              'An operator credential from the configuration (`BATON_ADMIN_TOKEN` for /admin/audit), never a ' +
+              'user’s access token. (`BATON_METRICS_TOKEN` guards /metrics the same way; being Prometheus ' +
+              'text, /metrics is not described here.)',
           },
           [SECURITY.clientBasic]: {
             type: 'http',

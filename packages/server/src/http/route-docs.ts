@@ -132,7 +132,7 @@ export const logoutAllDocs: FastifySchema = {
   security: security('bearer'),
   response: {
     204: noContent('Every session of the user is revoked.', clearsCookie),
-    ...errorResponses(['invalid_token']),
+    ...errorResponses([...BODY_ERRORS, 'invalid_token']),
   },
 };
 
@@ -179,7 +179,7 @@ export const deleteSessionDocs: FastifySchema = {
   security: security('bearer'),
   response: {
     204: noContent('The session is revoked.'),
-    ...errorResponses(['invalid_token', 'not_found']),
+    ...errorResponses([...BODY_ERRORS, 'invalid_token', 'not_found']),
   },
 };
 
@@ -492,21 +492,5 @@ export const adminAuditDocs: FastifySchema = {
       headers: noStore,
     },
     ...errorResponses(['invalid_request', 'invalid_token']),
-  },
-};
-
-export const metricsDocs: FastifySchema = {
-  summary: 'Prometheus metrics',
-  description:
-    'The Prometheus text format. Served here only when `BATON_METRICS_TOKEN` is set and `BATON_METRICS_PORT` is ' +
-    'not (then it has a listener of its own).',
-  tags: ['operations'],
-  security: security('operatorToken'),
-  response: {
-    200: {
-      description: 'Metrics in the Prometheus text format.',
-      content: { 'text/plain': { schema: { type: 'string' } } },
-    },
-    ...errorResponses(['invalid_token']),
   },
 };
