@@ -70,6 +70,28 @@ describe('baton CLI: help, usage and exit codes', () => {
     }
   });
 
+  it('reports failures as JSON on stdout under --json', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-cli-json-'));
+    try {
+      const [missing, usage] = await runMany(
+        [
+          ['sessions', 'list', '--user', 'nobody@example.test', '--json'],
+          ['keys', 'retire', '--json'],
+        ],
+        { BATON_DATA_DIR: dir },
+      );
+      assert.equal(missing!.status, 1);
+      assert.deepEqual(JSON.parse(missing!.stdout), {
+        error: 'failed',
+        problems: ['no user with e-mail address nobody@example.test'],
+      });
+      assert.equal(usage!.status, 2);
+      assert.equal(JSON.parse(usage!.stdout).error, 'usage');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('never echoes a token pasted where an e-mail address, id or option belongs', async () => {
     const jwt = 'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJl';
     const dir = mkdtempSync(join(tmpdir(), 'baton-cli-echo-'));
