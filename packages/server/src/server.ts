@@ -2,7 +2,6 @@ import {
   type AuditSink,
   type Clock,
   createAccounts,
-  createDenySet,
   createLoginThrottle,
   createMemoryRateLimiter,
   createSessions,
@@ -135,18 +134,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   let revocations: SessionDeps['revocations'];
   let closeBus = async (): Promise<void> => {};
   if (config.redisUrl) {
-    const { createRedisRevocationBus } = await import('./redis/revocation-bus.js');
-    const denySet = createDenySet({
-      accessTokenTtl: config.accessTokenTtl,
-      leeway: REVOCATION_LEEWAY,
-      now: clock.now,
-    });
-    const bus = createRedisRevocationBus({
+    const { createRevocationFanOut } = await import('./redis/revocation-bus.js');
+    const { denySet, bus } = createRevocationFanOut({
       url: config.redisUrl,
+      accessTokenTtl: config.accessTokenTtl,
       store: backend.sessions,
-      denySet,
       now: clock.now,
-      catchUpWindow: config.accessTokenTtl + REVOCATION_LEEWAY,
       onError: logError('revocation bus error'),
       onEvent: (event) => stream.publish(event),
       onStateChange: (healthy) =>

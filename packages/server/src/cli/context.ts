@@ -1,8 +1,8 @@
 import {
   type Accounts,
   createAccounts,
-  createDenySet,
   createSessions,
+  type DenySet,
   type KeyPolicy,
   type KeySet,
   keyStates,
@@ -13,7 +13,7 @@ import {
   systemRandom,
 } from '@baton/core';
 import { type Backend, openBackend } from '../backend.js';
-import { type Config, REVOCATION_LEEWAY, sessionConfig } from '../config.js';
+import { type Config, sessionConfig } from '../config.js';
 import { loadEffectiveConfig } from '../config-file.js';
 import { redactUrl } from '../config-redact.js';
 import { DEFAULT_CLIENT_ID } from '../http/clients.js';
@@ -89,19 +89,17 @@ export async function withOperator<T>(config: Config, use: (op: Operator) => Pro
   return withBackend(config, async (backend) => {
     const clock = systemClock;
     const doc = await backend.keys.read();
-    let revocations: { denySet: ReturnType<typeof createDenySet>; bus: RevocationBus } | undefined;
+    let revocations: { denySet: DenySet; bus: RevocationBus } | undefined;
     let closeBus = async (): Promise<void> => {};
     let failures = 0;
     let busProblem: string | null = null;
     if (config.redisUrl) {
-      const { createRedisRevocationBus } = await import('../redis/revocation-bus.js');
-      const denySet = createDenySet({ accessTokenTtl: config.accessTokenTtl, now: clock.now });
-      const bus = createRedisRevocationBus({
+      const { createRevocationFanOut } = await import('../redis/revocation-bus.js');
+      const { denySet, bus } = createRevocationFanOut({
         url: config.redisUrl,
+        accessTokenTtl: config.accessTokenTtl,
         store: backend.sessions,
-        denySet,
         now: clock.now,
-        catchUpWindow: config.accessTokenTtl + REVOCATION_LEEWAY,
         onError: () => {},
       });
       closeBus = () => bus.close();

@@ -1,5 +1,12 @@
-import type { DenySet, RevocationBus, RevocationEvent, SessionStore } from '@baton/core';
+import {
+  createDenySet,
+  type DenySet,
+  type RevocationBus,
+  type RevocationEvent,
+  type SessionStore,
+} from '@baton/core';
 import { Redis } from 'ioredis';
+import { REVOCATION_LEEWAY } from '../config.js';
 
 export const REVOCATION_CHANNEL = 'baton:revocations';
 
@@ -113,4 +120,27 @@ export function createRedisRevocationBus(options: RedisBusOptions): RedisRevocat
       pub.disconnect();
     },
   };
+}
+
+/**
+ * The deny-set and bus of one process (a server, or the CLI publishing its revocations),
+ * sized alike: revocations matter for an access-token lifetime plus the leeway.
+ */
+export function createRevocationFanOut(
+  options: { url: string; accessTokenTtl: number; store: SessionStore; now: () => number } & Pick<
+    RedisBusOptions,
+    'onError' | 'onEvent' | 'onStateChange'
+  >,
+): { denySet: DenySet; bus: RedisRevocationBus } {
+  const { url, accessTokenTtl, store, now, ...hooks } = options;
+  const denySet = createDenySet({ accessTokenTtl, leeway: REVOCATION_LEEWAY, now });
+  const bus = createRedisRevocationBus({
+    url,
+    store,
+    denySet,
+    now,
+    catchUpWindow: accessTokenTtl + REVOCATION_LEEWAY,
+    ...hooks,
+  });
+  return { denySet, bus };
 }
