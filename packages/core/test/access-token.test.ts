@@ -3,23 +3,10 @@ import { createHmac, createPublicKey, sign, verify } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { type AccessTokenClaims, signAccessToken, verifyAccessToken } from '../src/access-token.js';
 import { createKeySet, generateSigningKey, loadSigningKey, type SigningAlgorithm } from '../src/keys.js';
-import { makeKeySet } from './helpers.js';
+import { b64, makeKeySet, NOW, testClaims } from './helpers.js';
 
-const NOW = Date.UTC(2026, 0, 1);
-const b64 = (v: unknown): string =>
-  Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 const claims = (over: Partial<Record<keyof AccessTokenClaims, unknown>> = {}): AccessTokenClaims =>
-  ({
-    iss: 'https://baton.test',
-    sub: 'u1',
-    aud: 'baton',
-    client_id: 'baton',
-    sid: 's1',
-    jti: 'j1',
-    iat: NOW / 1000,
-    exp: NOW / 1000 + 900,
-    ...over,
-  }) as AccessTokenClaims;
+  testClaims(over);
 const opts = { issuer: 'https://baton.test', audience: 'baton', now: NOW };
 
 function codeOf(fn: () => unknown): string {

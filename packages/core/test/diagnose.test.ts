@@ -5,23 +5,11 @@ import { type AccessTokenClaims, signAccessToken, verifyAccessToken } from '../s
 import { diagnoseAccessToken, diagnoseSession } from '../src/diagnose.js';
 import { formatRefreshToken } from '../src/refresh-token.js';
 import { makeSession } from '../src/testing/store-contract.js';
-import { makeKeySet } from './helpers.js';
+import { b64, makeKeySet, NOW, testClaims } from './helpers.js';
 
-const NOW = Date.UTC(2026, 0, 1);
-const b64 = (v: unknown): string =>
-  Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+// Issued a minute ago, so that `iat` and `exp` differ from the defaults the checks compare with.
 const claims = (over: Record<string, unknown> = {}): AccessTokenClaims =>
-  ({
-    iss: 'https://baton.test',
-    sub: 'u1',
-    aud: 'baton',
-    client_id: 'baton',
-    sid: 's1',
-    jti: 'j1',
-    iat: NOW / 1000 - 60,
-    exp: NOW / 1000 + 840,
-    ...over,
-  }) as AccessTokenClaims;
+  testClaims({ iat: NOW / 1000 - 60, exp: NOW / 1000 + 840, ...over });
 const rules = { issuer: 'https://baton.test', audience: 'baton', now: NOW };
 
 describe('diagnoseAccessToken', async () => {

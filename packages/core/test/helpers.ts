@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { AccessTokenClaims } from '../src/access-token.js';
 import type { AuditEvent } from '../src/audit.js';
 import {
   createKeySet,
@@ -73,3 +74,24 @@ export async function codeOf(p: Promise<unknown>): Promise<string> {
   }
   throw new Error('expected a rejection');
 }
+
+/** The instant the token tests run at (manual clocks start here too). */
+export const NOW = Date.UTC(2026, 0, 1);
+
+/** base64url of a string, or of a value's JSON: for hand-built JWT parts. */
+export const b64 = (v: unknown): string =>
+  Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+
+/** Access-token claims issued at NOW for 15 minutes, with `over` replacing any of them. */
+export const testClaims = (over: Record<string, unknown> = {}): AccessTokenClaims =>
+  ({
+    iss: 'https://baton.test',
+    sub: 'u1',
+    aud: 'baton',
+    client_id: 'baton',
+    sid: 's1',
+    jti: 'j1',
+    iat: NOW / 1000,
+    exp: NOW / 1000 + 900,
+    ...over,
+  }) as AccessTokenClaims;

@@ -6,22 +6,9 @@ import { signAccessToken } from '../src/access-token.js';
 import { createKeySet, generateSigningKey, loadSigningKey, type SigningAlgorithm } from '../src/keys.js';
 import { createManualClock } from '../src/testing/manual-clock.js';
 import { createAccessTokenVerifier } from '../src/verify/index.js';
+import { b64, NOW, testClaims } from './helpers.js';
 
-const NOW = Date.UTC(2026, 0, 1);
-const b64 = (v: unknown): string =>
-  Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
-const claims = (over: Record<string, unknown> = {}) =>
-  ({
-    iss: 'https://baton.test',
-    sub: 'u1',
-    aud: 'orders',
-    client_id: 'baton',
-    sid: 's1',
-    jti: 'j1',
-    iat: NOW / 1000,
-    exp: NOW / 1000 + 900,
-    ...over,
-  }) as never;
+const claims = (over: Record<string, unknown> = {}) => testClaims({ aud: 'orders', ...over }) as never;
 
 async function setup(alg: SigningAlgorithm = 'EdDSA') {
   const key = loadSigningKey(await generateSigningKey(alg, 0));
