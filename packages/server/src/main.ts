@@ -31,6 +31,23 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  if (process.env.npm_command === 'exec') followParent(() => shutdown('parent exited'));
+}
+
+/**
+ * `npx baton serve` runs under `npm exec`, which dies on SIGTERM without passing the signal
+ * through its shell to us. Noticing that our parent has gone turns that into a clean stop
+ * instead of an orphaned server.
+ */
+function followParent(onExit: () => void): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(timer);
+      onExit();
+    }
+  }, 250);
+  timer.unref();
 }
 
 main().catch((error: unknown) => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { call, signIn } from './helpers.js';
-import { spawnServer } from './processes.js';
+import { type ServerProcess, spawnServer } from './processes.js';
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   it(`${signal} under refresh load exits 0 and loses no acknowledged rotation`, async () => {
@@ -72,21 +72,47 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 }
 
 it('SIGTERM to `npm start` itself (as a supervisor sends it) reaches the server, which exits 0', async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'baton-npm-start-'));
-  const npm = await spawnServer({ BATON_DATA_DIR: dataDir }, ['npm', 'start', '--silent']);
-  try {
+  await withNpmServer(['npm', 'start', '--silent'], async (npm) => {
     const exited = new Promise<number | null>((resolve) => npm.child.once('exit', (code) => resolve(code)));
     process.kill(npm.child.pid!, 'SIGTERM'); // npm alone, not its process group
     assert.equal(await exited, 0, npm.output().slice(-300));
     // The server went with it: nothing answers on its port any more.
     await assert.rejects(fetch(`${npm.url}/healthz`));
+  });
+});
+
+it('SIGTERM to `npx baton serve` (npm exec drops the signal) still stops the server', async () => {
+  await withNpmServer(['npx', 'baton', 'serve'], async (npx) => {
+    process.kill(npx.child.pid!, 'SIGTERM'); // npm exec alone: its shell dies without passing it on
+    // The server notices its parent has gone and shuts down instead of lingering as an orphan.
+    const deadline = Date.now() + 5_000;
+    let answering = true;
+    while (answering && Date.now() < deadline) {
+      answering = await fetch(`${npx.url}/healthz`).then(
+        () => true,
+        () => false,
+      );
+      if (answering) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(answering, false, 'the server still answers 5 s after npx was stopped');
+  });
+});
+
+async function withNpmServer(
+  command: string[],
+  body: (server: ServerProcess) => Promise<void>,
+): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'baton-npm-'));
+  const server = await spawnServer({ BATON_DATA_DIR: dataDir }, command);
+  try {
+    await body(server);
   } finally {
     // The whole group, even after npm is gone: a server left behind would be an orphan.
     try {
-      process.kill(-npm.child.pid!, 'SIGKILL');
+      process.kill(-server.child.pid!, 'SIGKILL');
     } catch {
       // already gone, as it should be
     }
     rmSync(dataDir, { recursive: true, force: true });
   }
-});
+}
