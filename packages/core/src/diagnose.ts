@@ -125,9 +125,14 @@ export function diagnoseAccessToken(token: unknown, options: DiagnoseOptions): A
   result.claims = json(p);
 
   const report =
-    (detail: (problem: AccessTokenProblem) => Omit<TokenFinding, 'problem' | 'description'>): ProblemReport =>
+    (
+      detail: (
+        problem: AccessTokenProblem,
+        description: string,
+      ) => Omit<TokenFinding, 'problem' | 'description'>,
+    ): ProblemReport =>
     (problem, description) =>
-      add({ problem, description, ...detail(problem) });
+      add({ problem, description, ...detail(problem, description) });
 
   if (token.length > MAX_ACCESS_TOKEN_LENGTH || !COMPACT_JWS.test(token)) {
     add({
@@ -136,7 +141,9 @@ export function diagnoseAccessToken(token: unknown, options: DiagnoseOptions): A
       detail:
         token.length > MAX_ACCESS_TOKEN_LENGTH
           ? `${token.length} characters, more than the ${MAX_ACCESS_TOKEN_LENGTH} Baton accepts`
-          : 'not in compact form: only base64url characters and two dots are allowed (no padding or spaces)',
+          : s === ''
+            ? 'unsigned: the signature part is empty (an unsecured JWT, as alg "none" makes); Baton accepts signed tokens only'
+            : 'not in compact form: only base64url characters and two dots are allowed (no padding or spaces)',
     });
   }
   if (!result.claims) {
@@ -206,7 +213,7 @@ export function diagnoseAccessToken(token: unknown, options: DiagnoseOptions): A
     checkClaimValues(
       claims,
       options,
-      report((problem) => {
+      report((problem, description) => {
         switch (problem) {
           case 'issuer':
             return { detail: `iss is ${quote(claims.iss)}; this server is ${quote(options.issuer)}` };
@@ -215,11 +222,12 @@ export function diagnoseAccessToken(token: unknown, options: DiagnoseOptions): A
           case 'expired':
             return { at: (claims.exp as number) * 1000 };
           case 'not_yet_valid': {
-            const nbf = claims.nbf;
-            const future = typeof nbf === 'number' && nbf * 1000 > options.now ? nbf : claims.iat;
-            return typeof future === 'number'
-              ? { at: future * 1000, detail: future === nbf ? 'nbf' : 'iat' }
-              : { detail: `nbf is ${quote(nbf)}` };
+            // Two rules share this problem: iat in the future, and nbf not reached (or not a number).
+            const name = description.includes('issued in the future') ? 'iat' : 'nbf';
+            const instant = claims[name];
+            return typeof instant === 'number'
+              ? { at: instant * 1000, detail: name }
+              : { detail: `${name} is ${quote(instant)}` };
           }
           default: {
             const missing = ['exp', 'iat', 'sub', 'sid', 'jti', 'client_id'].filter(

@@ -61,6 +61,29 @@ describe('diagnoseAccessToken', async () => {
     );
   });
 
+  it('tells a token issued in the future from one not valid yet, once each', () => {
+    const token = signAccessToken(key, {
+      ...claims({ iat: NOW / 1000 + 600 }),
+      nbf: NOW / 1000 + 300,
+    } as AccessTokenClaims);
+    assert.deepEqual(
+      diagnoseAccessToken(token, { ...rules, keys }).problems.map((p) => [p.problem, p.at, p.detail]),
+      [
+        ['not_yet_valid', NOW + 600_000, 'iat'],
+        ['not_yet_valid', NOW + 300_000, 'nbf'],
+      ],
+    );
+  });
+
+  it('calls a token with an empty signature unsigned, not merely malformed', () => {
+    const [h, p] = signAccessToken(key, claims()).split('.');
+    const d = diagnoseAccessToken(`${h}.${p}.`, { ...rules, keys });
+    assert.match(
+      d.problems.find((f) => f.problem === 'malformed')?.detail ?? '',
+      /^unsigned: the signature part is empty/,
+    );
+  });
+
   it('tells an unknown key, a tampered token, a wrong algorithm and a wrong type apart', () => {
     assert.deepEqual(problems(signAccessToken(foreign, claims())), ['unknown_key']);
     const good = signAccessToken(key, claims());

@@ -123,6 +123,10 @@ describe('baton CLI: help, usage and exit codes', () => {
       [['sessions', 'list'], /--user <email> is required/],
       [['sessions', 'revoke'], /give a session id or --user/],
       [['sessions', 'list', '--user'], /--user needs a value/],
+      [
+        ['keys', 'rotate', '--activate-in', '-5m'],
+        /--activate-in needs a value; one that starts with "-" is written --activate-in=VALUE/,
+      ],
       [['inspect'], /missing argument/],
       [['prune', '--force'], /unknown option --force/],
       [
@@ -362,7 +366,7 @@ describe('baton CLI against a running server', () => {
         /^INVALID:\n {2}- expired 3 min ago \(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)$/m,
       );
       const future = inspect(signed({ iat: now + 10 * 60 + 30, exp: now + 25 * 60 }));
-      assert.match(future.stdout, /- not valid yet: iat is in 10 min/);
+      assert.match(future.stdout, /- issued in the future: iat is in 10 min/);
       const audience = inspect(signed({ aud: 'orders-api' }), '--json');
       assert.equal(audience.status, 1);
       assert.deepEqual(

@@ -62,7 +62,9 @@ export function parse(command: Command, args: string[]): Parsed {
       code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
         ? `unknown option ${shownValue(option ?? '')}`.trim()
         : code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
-          ? `${option ?? 'an option'} needs a value`
+          ? /ambiguous/.test(String((error as Error).message))
+            ? `${option} needs a value; one that starts with "-" is written ${option}=VALUE`
+            : `${option ?? 'an option'} needs a value`
           : 'invalid arguments';
     throw new UsageError(message, command);
   }

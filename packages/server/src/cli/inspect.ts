@@ -19,10 +19,12 @@ function explain(f: TokenFinding, now: number): string {
   switch (f.problem) {
     case 'expired':
       return `expired ${relativeTime(f.at!, now)} (${isoTime(f.at!)})`;
-    case 'not_yet_valid':
+    case 'not_yet_valid': {
+      const what = f.detail === 'iat' ? 'issued in the future' : 'not valid yet';
       return f.at === undefined
-        ? `not valid yet${detail}`
-        : `not valid yet: ${f.detail} is ${relativeTime(f.at, now)} (${isoTime(f.at)})`;
+        ? `${what}${detail}`
+        : `${what}: ${f.detail} is ${relativeTime(f.at, now)} (${isoTime(f.at)})`;
+    }
     case 'issuer':
       return `wrong issuer${detail}`;
     case 'audience':
