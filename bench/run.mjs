@@ -11,7 +11,7 @@ import { createKeySet, generateSigningKey, loadSigningKey, signAccessToken } fro
 import { createAccessTokenVerifier } from '@baton/core/verify';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { json, median, root, runLoad, sessions, startBaton, startProcess } from './lib.mjs';
+import { median, root, runLoad, sessions, startBaton, startProcess } from './lib.mjs';
 
 const SMOKE = process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1';
 const ROUND_MS = SMOKE ? 700 : 4000;
@@ -124,9 +124,10 @@ async function refresh() {
   const baton = await startBaton();
   const peerModule = join(root, 'bench/peer/oidc-provider-peer.mjs');
   const peer = existsSync(peerModule)
-    ? await (await import(peerModule))
-        .startPeer({ port: 0, lruMaxSize: 1e6 })
-        .catch((e) => (log('peer failed:', e.message), null))
+    ? await (await import(peerModule)).startPeer({ port: 0, lruMaxSize: 1e6 }).catch((e) => {
+        log('peer failed:', e.message);
+        return null;
+      })
     : null;
   let pgServer = null;
   let pgDb = null;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadSigningKey, type SigningKey, signAccessToken } from '@baton/core';
+import { loadSigningKey, type SigningKey } from '@baton/core';
 import { createManualClock } from '@baton/core/testing';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';

@@ -50,12 +50,7 @@ export interface LoadedKeys {
 
 export function parseKeyDocument(value: unknown, where: string): KeyDocument {
   const doc = value as KeyDocument;
-  if (
-    !doc ||
-    doc.version !== 1 ||
-    !Array.isArray(doc.signingKeys) ||
-    typeof doc.refreshTokenKey !== 'string'
-  ) {
+  if (doc?.version !== 1 || !Array.isArray(doc.signingKeys) || typeof doc.refreshTokenKey !== 'string') {
     throw new Error(`${where} is not a Baton key document`);
   }
   if (Buffer.from(doc.refreshTokenKey, 'base64').length < 32)
