@@ -51,6 +51,7 @@ export {
 } from './keys.js';
 export {
   createAttemptQueue,
+  createGuardedPasswordCheck,
   createLoginThrottle,
   DEFAULT_LOGIN_THROTTLE,
   type LoginThrottle,

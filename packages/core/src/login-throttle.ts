@@ -1,3 +1,4 @@
+import { BatonError, isBatonError } from './errors.js';
 import type { Clock } from './types.js';
 
 /**
@@ -166,4 +167,26 @@ export function createAttemptQueue(): <T>(key: string, attempt: () => Promise<T>
       if (tails.get(key) === tail) tails.delete(key);
     }
   };
+}
+
+/**
+ * A password check under the throttle, the one way login and password change use it: queued
+ * behind the pair's earlier attempts, admitted or refused with the wait, and its outcome
+ * recorded (a wrong password is a failure; a right one starts the pair afresh).
+ */
+export function createGuardedPasswordCheck(
+  throttle: LoginThrottle,
+): <T>(account: string, ip: string, check: () => Promise<T>) => Promise<T> {
+  const inTurn = createAttemptQueue();
+  return (account, ip, check) =>
+    inTurn(`${ip}\0${account}`, async () => {
+      const wait = await throttle.admit(account, ip);
+      if (wait > 0) throw new BatonError('rate_limited', 'password attempts throttled', { retryAfter: wait });
+      const result = await check().catch(async (error: unknown) => {
+        if (isBatonError(error) && error.code === 'invalid_credentials') await throttle.failed(account, ip);
+        throw error;
+      });
+      await throttle.succeeded(account, ip);
+      return result;
+    });
 }

@@ -1,4 +1,4 @@
-import { BatonError, createAttemptQueue, enforceRateLimit, isBatonError, normalizeEmail } from '@baton/core';
+import { BatonError, createGuardedPasswordCheck, enforceRateLimit, normalizeEmail } from '@baton/core';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 import {
@@ -54,7 +54,7 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
   // revoked) at /oauth/*, where the client proves who it is.
   const publicOnly = { acceptClient: (owner: string) => !clients.isConfidential(owner) };
   // Attempts of one account from one address take turns, so concurrent ones see each other.
-  const inTurn = createAttemptQueue();
+  const guarded = createGuardedPasswordCheck(throttle);
 
   app.post<{ Body: Credentials }>(
     '/auth/register',
@@ -90,20 +90,9 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
       // Throttle on the normalised address whether or not the account exists, so the 429
       // reveals nothing either.
       const account = safeNormalize(request.body.email);
-      const ip = context.ip ?? '';
-      const user = await inTurn(`${ip}\0${account}`, async () => {
-        const wait = await throttle.admit(account, ip);
-        if (wait > 0) throw new BatonError('rate_limited', 'login throttled', { retryAfter: wait });
-        const found = await accounts
-          .authenticate(request.body.email, request.body.password, context)
-          .catch(async (error: unknown) => {
-            if (isBatonError(error) && error.code === 'invalid_credentials')
-              await throttle.failed(account, ip);
-            throw error;
-          });
-        await throttle.succeeded(account, ip);
-        return found;
-      });
+      const user = await guarded(account, context.ip ?? '', () =>
+        accounts.authenticate(request.body.email, request.body.password, context),
+      );
       const tokens = await sessions.start(user.id, { ...context, clientId });
       if (cookieMode) setRefreshCookie(reply, tokens.refreshToken, tokens.refreshTokenExpiresIn);
       return sendTokens(reply, tokens, { includeRefreshToken: !cookieMode });
@@ -200,21 +189,14 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request, reply) => {
       const { claims } = await sessions.authenticate(bearerToken(request));
       // A stolen access token must not become a password oracle: same throttle as login.
-      const wait = await throttle.admit(`password:${claims.sub}`, request.ip);
-      if (wait > 0) throw new BatonError('rate_limited', 'password change throttled', { retryAfter: wait });
-      await accounts
-        .changePassword(
+      await guarded(`password:${claims.sub}`, request.ip, () =>
+        accounts.changePassword(
           claims.sub,
           request.body.current_password,
           request.body.new_password,
           requestContext(request),
-        )
-        .catch(async (error: unknown) => {
-          if (isBatonError(error) && error.code === 'invalid_credentials')
-            await throttle.failed(`password:${claims.sub}`, request.ip);
-          throw error;
-        });
-      await throttle.succeeded(`password:${claims.sub}`, request.ip);
+        ),
+      );
       // Whoever else was signed in (perhaps the reason for the change) is signed out.
       await sessions.revokeOthers(claims.sub, claims.sid, 'password_changed');
       return reply.code(204).send();
