@@ -1,20 +1,11 @@
 // Takes docs/demo.png: the demo app signed in, with two sessions.
 //   BASE_URL=http://127.0.0.1:8080 node scripts/screenshot-demo.mjs
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const base = process.env.BASE_URL ?? 'http://127.0.0.1:8080';
 const email = `ada-${Date.now()}@example.com`;
 const password = 'correct horse battery staple';
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-sync',
-  ],
-});
+const browser = await launchChromium();
 try {
   const other = await browser.newContext({
     userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1',

@@ -6,11 +6,12 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../packages/server/test/helpers.js';
 import { freePort } from '../packages/server/test/processes.js';
+import { CHROMIUM_PATH, launchChromium } from '../scripts/chromium.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM = CHROMIUM_PATH;
 const missing = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium)`;
 if (missing && process.env.CI === 'true')
   throw new Error(`${missing}; CI must provide it (.ci/run installs it)`);
@@ -67,18 +68,7 @@ describe('browser: demo app and SDK in Chromium', { skip: missing || false, conc
   before(async () => {
     // Short-lived access tokens so that expiry happens within the test.
     server = await startTestServer({ BATON_ACCESS_TOKEN_TTL: '4s', BATON_REUSE_GRACE: '10s' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     // A page on another origin (localhost vs 127.0.0.1 are different sites).
     const port = await freePort();
     attacker = createServer((_req, res) => {
@@ -258,16 +248,7 @@ describe('browser: the README quick start', { skip: missing || false }, () => {
       res.end(html.replaceAll('http://localhost:8080', `http://localhost:${batonPort}`));
     });
     await new Promise<void>((r) => page.listen(pagePort, '127.0.0.1', r));
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const tab = await browser.newPage();
       await tab.goto(`http://localhost:${pagePort}/`);
