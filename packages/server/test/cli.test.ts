@@ -14,10 +14,12 @@ import {
   signAccessToken,
 } from '@baton/core';
 import { makeSession } from '@baton/core/testing';
+import Database from 'better-sqlite3';
+import { createArgon2Hasher } from '../src/passwords.js';
 import { openSqliteBackend } from '../src/sqlite/backend.js';
 import { openDatabase } from '../src/sqlite/database.js';
 import { createSqliteSessionStore } from '../src/sqlite/session-store.js';
-import { bearer, call, newEmail, PASSWORD } from './helpers.js';
+import { bearer, call, newEmail, PASSWORD, startTestServer } from './helpers.js';
 import { runCli, runCliAsync, type ServerProcess, spawnServer } from './processes.js';
 import { createTestDatabase, postgresMissing, REDIS_URL, redisMissing } from './services.js';
 
@@ -635,4 +637,54 @@ describe('baton config check', () => {
     assert.equal(missingFile.status, 1);
     assert.match(missingFile.stderr, /BATON_CONFIG=.*nope\.json: no such file/);
   });
+});
+
+describe('an account disabled or deleted while its password is being checked gets no session', () => {
+  for (const action of ['disable', 'delete'] as const) {
+    it(`users ${action} during sign-in: the sign-in is refused and no live session is left`, async () => {
+      // The operator acts at the worst moment: after the password check has read the account,
+      // before the session is written.
+      let during: (() => Promise<void>) | null = null;
+      const argon2 = createArgon2Hasher();
+      const hasher = {
+        hash: (password: string) => argon2.hash(password),
+        async verify(hash: string, password: string) {
+          const ok = await argon2.verify(hash, password);
+          const act = during;
+          during = null;
+          await act?.();
+          return ok;
+        },
+      };
+      const server = await startTestServer({}, { hasher });
+      try {
+        const email = newEmail();
+        const env = { BATON_DATA_DIR: server.dataDir };
+        assert.equal(
+          (await call(server.url, 'POST', '/auth/register', { json: { email, password: PASSWORD } })).status,
+          201,
+        );
+        during = async () => {
+          const r = await runCliAsync(
+            ['users', action, email, ...(action === 'delete' ? ['--yes'] : [])],
+            env,
+          );
+          assert.equal(r.status, 0, r.stderr);
+        };
+        const res = await call(server.url, 'POST', '/auth/login', { json: { email, password: PASSWORD } });
+        assert.equal(during, null, 'the operator acted');
+        assert.equal(res.status, 401, res.text);
+        assert.equal(res.data.error, 'invalid_credentials');
+        const db = new Database(join(server.dataDir, 'baton.db'), { readonly: true });
+        try {
+          const sessions = db.prepare('SELECT revoke_reason AS reason FROM sessions').all();
+          assert.deepEqual(sessions, [{ reason: action === 'disable' ? 'user_disabled' : 'user_deleted' }]);
+        } finally {
+          db.close();
+        }
+      } finally {
+        await server.close();
+      }
+    });
+  }
 });
