@@ -48,6 +48,8 @@ export interface Accounts {
    * disabled them. Their sessions are the caller's to end (`Sessions.revokeUser`).
    */
   disable(userId: string): Promise<boolean>;
+  /** Lets a disabled user sign in again (their old sessions stay revoked). True when this call did it. */
+  enable(userId: string): Promise<boolean>;
   /** Deletes the account (see `UserStore.deleteUser`); true when it existed. */
   remove(userId: string): Promise<boolean>;
 }
@@ -184,6 +186,12 @@ export function createAccounts(deps: AccountDeps): Accounts {
       const at = clock.now();
       const changed = await users.disableUser(userId, at);
       if (changed) audit.record({ type: 'user_disabled', at, userId });
+      return changed;
+    },
+
+    async enable(userId) {
+      const changed = await users.enableUser(userId);
+      if (changed) audit.record({ type: 'user_enabled', at: clock.now(), userId });
       return changed;
     },
 

@@ -14,6 +14,7 @@ export const AUDIT_EVENT_TYPES = [
   'key_retired',
   'keys_removed',
   'user_disabled',
+  'user_enabled',
   'user_deleted',
 ] as const;
 

@@ -85,6 +85,8 @@ export interface UserStore {
    * that disabled them; false for an unknown user.
    */
   disableUser(id: string, at: number): Promise<boolean>;
+  /** Clears `disabledAt`. True only for the call that re-enabled them; false for an unknown user. */
+  enableUser(id: string): Promise<boolean>;
   /**
    * Deletes the user and, atomically with it, finishes their sessions: each is revoked
    * (reason `user_deleted`, unless it was revoked already) and loses its IP address and user

@@ -49,6 +49,7 @@ describe('baton CLI: help, usage and exit codes', () => {
       'config check',
       'users create',
       'users disable',
+      'users enable',
       'users delete',
       'sessions list',
       'sessions revoke',
@@ -277,7 +278,7 @@ describe('baton CLI against a running server', () => {
     assert.equal((await login(email)).status, 200, 'the user may sign in again');
   });
 
-  it('users disable: every session revoked, access and refresh refused, sign-in refused', async () => {
+  it('users disable: every session revoked, access and refresh refused, sign-in refused; users enable undoes it', async () => {
     const email = newEmail();
     assert.equal(createUser(email).status, 0);
     const a = (await login(email)).data;
@@ -298,6 +299,19 @@ describe('baton CLI against a running server', () => {
     const audit = runCli(['audit', 'tail', '-n', '30'], env).stdout;
     assert.match(audit, /user_disabled/);
     assert.match(audit, /session_revoked .*"reason":"user_disabled"/);
+
+    // users enable: sign-in works again; the revoked sessions stay revoked.
+    const enabled = runCli(['users', 'enable', email], env);
+    assert.equal(enabled.status, 0, enabled.stderr);
+    assert.match(enabled.stdout, new RegExp(`^enabled ${email} \\(.+\\)\\n$`));
+    const back = await login(email);
+    assert.equal(back.status, 200);
+    assert.equal(await me(back.data.access_token), 200);
+    for (const t of [a, b]) assert.equal(await refresh(t.refresh_token), 401);
+    const twice = runCli(['users', 'enable', email, '--json'], env);
+    assert.equal(twice.status, 0);
+    assert.equal(JSON.parse(twice.stdout).already_enabled, true);
+    assert.match(runCli(['audit', 'tail', '-n', '5'], env).stdout, /user_enabled/);
   });
 
   it('users delete: sessions revoked, account gone, the address free again', async () => {

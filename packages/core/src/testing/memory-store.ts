@@ -128,6 +128,12 @@ export function createMemoryStores(): { sessions: SessionStore; users: UserStore
       u.disabledAt = at;
       return true;
     },
+    async enableUser(id) {
+      const u = users.get(id);
+      if (!u || u.disabledAt === null) return false;
+      u.disabledAt = null;
+      return true;
+    },
     async deleteUser(id, at) {
       const u = users.get(id);
       if (u) {

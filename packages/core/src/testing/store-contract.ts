@@ -271,6 +271,17 @@ export function runStoreContract(name: string, open: () => Promise<StoreUnderTes
       assert.equal((await store.users.getUserById(other.id))?.disabledAt, null);
     });
 
+    it('enables a disabled user once; an enabled or unknown user is left alone', async () => {
+      const u = makeUser();
+      await store.users.createUser(u);
+      assert.equal(await store.users.enableUser(u.id), false, 'not disabled');
+      await store.users.disableUser(u.id, T0 + 100);
+      const results = await Promise.all(Array.from({ length: 5 }, () => store.users.enableUser(u.id)));
+      assert.equal(results.filter(Boolean).length, 1, 'exactly one call enables');
+      assert.equal((await store.users.getUserById(u.id))?.disabledAt, null);
+      assert.equal(await store.users.enableUser(`user-${id()}`), false, 'unknown user');
+    });
+
     it('deletes a user: the row goes, the address is free, their sessions end anonymised', async () => {
       const u = makeUser();
       const other = makeUser();

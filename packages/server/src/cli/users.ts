@@ -71,6 +71,24 @@ session_revoked (reason user_disabled) per session. Running it again revokes any
     },
   },
   {
+    name: 'users enable',
+    usage: 'users enable <email> [--json]',
+    summary: 'let a disabled user sign in again',
+    help: `Undoes users disable for sign-in only: the sessions it revoked stay revoked, so the user
+signs in afresh. Audited: user_enabled. Running it on an enabled user changes nothing.`,
+    options: JSON_OPTION,
+    positionals: [1, 1],
+    async run({ values, positionals }) {
+      return withOperator(cliConfig(), async (op) => {
+        const account = await accountFor(op.accounts, positionals[0]!);
+        const enabled = await op.accounts.enable(account.id);
+        if (values.json) printJson({ id: account.id, email: account.email, already_enabled: !enabled });
+        else out(`${enabled ? 'enabled' : 'already enabled:'} ${account.email} (${account.id})`);
+        return 0;
+      });
+    },
+  },
+  {
     name: 'users delete',
     usage: 'users delete <email> --yes [--json]',
     summary: 'delete a user: sessions revoked, then the account removed',

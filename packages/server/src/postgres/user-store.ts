@@ -53,6 +53,14 @@ export function createPostgresUserStore(pool: Pool): UserStore {
       );
       return rowCount === 1;
     },
+    async enableUser(id) {
+      const { rowCount } = await q(
+        'enable_user',
+        'UPDATE baton_users SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NOT NULL',
+        [id],
+      );
+      return rowCount === 1;
+    },
     async deleteUser(id, at) {
       // One statement, so one transaction: PostgreSQL runs every data-modifying CTE, read or not.
       const { rows } = await q<{ deleted: number }>(

@@ -27,6 +27,7 @@ export function createSqliteUserStore(db: SqliteDatabase): UserStore {
   const byId = db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?');
   const setHash = db.prepare('UPDATE users SET password_hash = ? WHERE id = ?');
   const disable = db.prepare('UPDATE users SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL');
+  const enable = db.prepare('UPDATE users SET disabled_at = NULL WHERE id = ? AND disabled_at IS NOT NULL');
   const deleteRow = db.prepare('DELETE FROM users WHERE id = ?');
   const endSessions = db.prepare(
     `UPDATE sessions SET revoked_at = coalesce(revoked_at, @at),
@@ -55,6 +56,9 @@ export function createSqliteUserStore(db: SqliteDatabase): UserStore {
     },
     async disableUser(id, at) {
       return disable.run(at, id).changes === 1;
+    },
+    async enableUser(id) {
+      return enable.run(id).changes === 1;
     },
     async deleteUser(id, at) {
       return deleteUser.immediate(id, at);
