@@ -19,7 +19,7 @@ import { sessionRoutes } from './http/session-routes.js';
 
 export interface AppDeps {
   config: Pick<Config, 'allowedOrigins' | 'issuer' | 'resourceServers' | 'demo'> &
-    Partial<Pick<Config, 'trustedProxies' | 'rateLimits'>>;
+    Partial<Pick<Config, 'trustedProxies' | 'rateLimits' | 'apiDocs'>>;
   sessions: Sessions;
   clients: ClientRegistry;
   accounts: Accounts;
@@ -139,7 +139,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   // filter or reshape a body, so every body is serialized as without a schema.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   // After the hooks above (the UI gets the security headers), before the routes (it records them).
-  await registerApiDocs(app);
+  if (deps.config.apiDocs !== false) await registerApiDocs(app);
 
   publicRoutes(app, deps);
   authRoutes(app, deps);

@@ -37,6 +37,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Serve the demo app at / and the browser SDK at /sdk/. */
   demo: boolean;
+  /** Serve the OpenAPI document at /docs/json and its UI at /docs. */
+  apiDocs: boolean;
   /** How long audit events are kept (ms), and at most how many. */
   auditRetention: number;
   auditMaxRows: number;
@@ -200,9 +202,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const logLevel = (read('LOG_LEVEL') ?? 'info') as Config['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) fail('LOG_LEVEL', `expected one of ${LOG_LEVELS.join(', ')}`);
 
-  const demoText = (read('BATON_DEMO') ?? 'on').toLowerCase();
-  if (!['on', 'off', 'true', 'false', '1', '0'].includes(demoText)) fail('BATON_DEMO', 'expected on or off');
-  const demo = ['on', 'true', '1'].includes(demoText);
+  const onOff = (name: string, fallback: 'on' | 'off'): boolean => {
+    const text = (read(name) ?? fallback).toLowerCase();
+    if (!['on', 'off', 'true', 'false', '1', '0'].includes(text)) fail(name, 'expected on or off');
+    return ['on', 'true', '1'].includes(text);
+  };
+  const demo = onOff('BATON_DEMO', 'on');
+  const apiDocs = onOff('BATON_API_DOCS', 'on');
 
   const auditRetention = duration('BATON_AUDIT_RETENTION', '90d');
   const auditMaxText = read('BATON_AUDIT_MAX_ROWS') ?? '1000000';
@@ -296,6 +302,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     allowedOrigins: Object.freeze(allowedOrigins),
     logLevel,
     demo,
+    apiDocs,
     trustedProxies: Object.freeze(trustedProxies),
     auditRetention,
     auditMaxRows,

@@ -526,3 +526,17 @@ describe('OpenAPI document and /docs', () => {
     visit(spec, '#');
   });
 });
+
+it('BATON_API_DOCS=off removes /docs and /docs/json; the API itself is unchanged', async () => {
+  const server = await startTestServer({ BATON_API_DOCS: 'off' });
+  try {
+    for (const path of ['/docs', '/docs/json', '/docs/yaml']) {
+      const r = await call(server.url, 'GET', path);
+      assert.equal(r.status, 404, path);
+      assert.equal(r.data.error, 'not_found', path);
+    }
+    assert.equal((await call(server.url, 'GET', '/.well-known/jwks.json')).status, 200);
+  } finally {
+    await server.close();
+  }
+});
