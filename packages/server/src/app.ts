@@ -67,6 +67,9 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     frameworkErrors: (error, _request, reply) => sendError(reply, toBatonError(error)),
     // Errors Node's HTTP parser raises (oversize headers, garbage) never reach Fastify.
     clientErrorHandler: answerClientError,
+    // Node would answer a Host-less HTTP/1.1 request itself, without our headers or body; the
+    // onRequest hook below gives the same 400 (RFC 9112 §3.2) the way every other error looks.
+    http: { requireHostHeader: false },
   });
 
   // JSON on /auth (text/plain is dropped), forms on /oauth (RFC 6749); an empty JSON body
@@ -123,6 +126,11 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
       throw new BatonError('temporarily_unavailable', 'shutting down', {
         retryAfter: 1,
         description: 'This instance is shutting down; retry (another instance will answer).',
+      });
+    }
+    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
+      throw new BatonError('invalid_request', 'no Host header', {
+        description: 'The Host header is missing.',
       });
     }
     // We do not decode compressed bodies; reading gzip as JSON would only confuse.

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '@baton/core/testing';
@@ -161,6 +162,59 @@ describe('hardening found by attacking the server', () => {
     assert.ok(log.includes('/auth/me'), 'requests are logged');
     for (const secret of [tokens.data.access_token, tokens.data.refresh_token, PASSWORD]) {
       assert.equal(log.includes(secret), false);
+    }
+  });
+
+  it('every response, down to errors of the HTTP parser, has the security headers and a JSON body', async () => {
+    const { hostname, port } = new URL(server.url);
+    const raw = (request: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        let text = '';
+        const socket = connect(Number(port), hostname, () => socket.end(request));
+        socket.on('data', (d) => {
+          text += d;
+        });
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+    const host = `Host: ${hostname}:${port}\r\n`;
+    const cases: Array<[string, string, number]> = [
+      ['ok', `GET /healthz HTTP/1.1\r\n${host}Connection: close\r\n\r\n`, 200],
+      ['404', `GET /nope HTTP/1.1\r\n${host}Connection: close\r\n\r\n`, 404],
+      ['oversize header', `GET /healthz HTTP/1.1\r\n${host}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+      ['garbage', 'GARBAGE\r\n\r\n', 400],
+      ['control byte in a header', `GET /healthz HTTP/1.1\r\n${host}X-A: a\u0001b\r\n\r\n`, 400],
+      [
+        'Content-Length with Transfer-Encoding',
+        `POST /auth/login HTTP/1.1\r\n${host}Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}`,
+        400,
+      ],
+      ['no Host', 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n', 400],
+    ];
+    for (const [name, request, status] of cases) {
+      const response = await raw(request);
+      const [head = '', body = ''] = response.split('\r\n\r\n');
+      assert.match(head, new RegExp(`^HTTP/1.1 ${status} `), `${name}: ${head.split('\r\n')[0]}`);
+      for (const header of [
+        'x-content-type-options: nosniff',
+        'referrer-policy: no-referrer',
+        'x-frame-options: DENY',
+      ])
+        assert.ok(head.toLowerCase().includes(header.toLowerCase()), `${name}: ${header}`);
+      if (status >= 400) {
+        assert.match(head, /content-type: application\/json/i, name);
+        assert.match(body, /"error":"(invalid_request|not_found)"/, `${name}: ${body}`);
+      }
+    }
+  });
+
+  it('no cache keeps what a bearer token reads: /auth/me and /auth/sessions are no-store', async () => {
+    // This server's access tokens live 1 s: sign in fresh and ask at once.
+    const { tokens } = await signIn(server.url);
+    for (const path of ['/auth/me', '/auth/sessions']) {
+      const r = await call(server.url, 'GET', path, { headers: bearer(tokens.data.access_token) });
+      assert.equal(r.status, 200, path);
+      assert.equal(r.headers.get('cache-control'), 'no-store', path);
     }
   });
 });

@@ -219,10 +219,12 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
     return reply.code(204).send();
   });
 
-  app.get('/auth/me', { schema: meDocs }, async (request) => {
+  app.get('/auth/me', { schema: meDocs }, async (request, reply) => {
     const { claims } = await sessions.authenticate(bearerToken(request));
     const user = await accounts.getUser(claims.sub);
     if (!user) throw new BatonError('invalid_token', `user ${claims.sub} is gone or disabled`);
+    // Personal data behind a bearer token: no cache may keep it.
+    reply.header('cache-control', 'no-store');
     return { sub: user.id, email: user.email, session_id: claims.sid };
   });
 }

@@ -115,9 +115,15 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
     error: 'invalid_request',
     error_description: tooLarge ? 'The request headers are too large.' : 'The request is malformed.',
   });
+  const headers = Object.entries({
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    ...SECURITY_HEADERS,
+    connection: 'close',
+    'content-length': String(Buffer.byteLength(body)),
+  });
   socket.end(
     `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
-      'content-type: application/json; charset=utf-8\r\ncache-control: no-store\r\nconnection: close\r\n' +
-      `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `${headers.map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${body}`,
   );
 }
