@@ -70,3 +70,21 @@ it('throttles guesses of the current password made with a stolen access token', 
   }
   assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
 });
+
+it('a weak new password is a 400 that costs no throttle attempt', async () => {
+  const { tokens } = await signIn(server.url);
+  const statuses: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    const r = await call(server.url, 'POST', '/auth/password', {
+      json: { current_password: PASSWORD, new_password: 'short' },
+      headers: bearer(tokens.data.access_token),
+    });
+    statuses.push(r.status);
+  }
+  assert.deepEqual(statuses, Array(8).fill(400));
+  const ok = await call(server.url, 'POST', '/auth/password', {
+    json: { current_password: PASSWORD, new_password: 'a much better passphrase' },
+    headers: bearer(tokens.data.access_token),
+  });
+  assert.equal(ok.status, 204, ok.text);
+});

@@ -1,4 +1,10 @@
-import { BatonError, createGuardedPasswordCheck, enforceRateLimit, normalizeEmail } from '@baton/core';
+import {
+  BatonError,
+  checkPasswordPolicy,
+  createGuardedPasswordCheck,
+  enforceRateLimit,
+  normalizeEmail,
+} from '@baton/core';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 import {
@@ -197,6 +203,9 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request, reply) => {
       const { claims } = await sessions.authenticate(bearerToken(request));
       // A stolen access token must not become a password oracle: same throttle as login.
+      // The policy is public and checked first, so a weak new password is a 400 that costs no
+      // throttle attempt: only guesses at the current password are counted.
+      checkPasswordPolicy(request.body.new_password);
       await guarded(`password:${claims.sub}`, request.ip, () =>
         accounts.changePassword(
           claims.sub,
