@@ -192,6 +192,12 @@ export function checkSignature(
   if (!ok) reject('signature', 'The access token signature is invalid.');
 }
 
+/**
+ * The longest access-token lifetime (`exp - iat`, seconds) Baton issues or accepts: a day.
+ * Anything longer is a forgery or a mistake (`exp` in milliseconds, say), never a Baton token.
+ */
+export const MAX_ACCESS_TOKEN_LIFETIME = 24 * 60 * 60;
+
 /** `iss`, `aud`, `exp`, `iat`, `nbf` as strict numbers, and the claims Baton relies on. */
 export function checkClaims(
   decoded: DecodedAccessToken,
@@ -221,6 +227,8 @@ export function checkClaimValues(
   } else {
     if (nowSeconds >= exp + leeway) report('expired', 'The access token has expired.');
     if (iat > nowSeconds + leeway) report('not_yet_valid', 'The access token was issued in the future.');
+    if (exp <= iat || exp - iat > MAX_ACCESS_TOKEN_LIFETIME)
+      report('claims', 'The access token has a lifetime Baton never issues.');
   }
   if (nbf !== undefined && (!isNumericDate(nbf) || nbf > nowSeconds + leeway)) {
     report('not_yet_valid', 'The access token is not valid yet.');

@@ -7,6 +7,7 @@ export {
   type DecodedAccessToken,
   decodeAccessToken,
   MAX_ACCESS_TOKEN_LENGTH,
+  MAX_ACCESS_TOKEN_LIFETIME,
   signAccessToken,
   type VerifyOptions,
   verifyAccessToken,

@@ -35,7 +35,7 @@ describe('diagnoseAccessToken', async () => {
   it('gives every reason at once, with the particulars', () => {
     const token = signAccessToken(
       key,
-      claims({ aud: 'orders', iss: 'https://evil.test', exp: NOW / 1000 - 180 }),
+      claims({ aud: 'orders', iss: 'https://evil.test', exp: NOW / 1000 - 180, iat: NOW / 1000 - 1080 }),
     );
     const d = diagnoseAccessToken(token, { ...rules, keys });
     assert.deepEqual(

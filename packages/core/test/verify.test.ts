@@ -98,6 +98,10 @@ describe('createAccessTokenVerifier', () => {
         'claims',
       ],
       'exp in milliseconds': [forge(hdr, claims({ exp: NOW + 900_000, iat: NOW })), 'not_yet_valid'],
+      'exp in milliseconds, iat in seconds': [forge(hdr, claims({ exp: NOW + 900_000 })), 'claims'],
+      'exp 1e300': [forge(hdr, claims({ exp: 1e300 })), 'claims'],
+      'a lifetime over a day': [forge(hdr, claims({ exp: NOW / 1000 + 86_401, iat: NOW / 1000 })), 'claims'],
+      'exp before iat': [forge(hdr, claims({ exp: NOW / 1000 + 10, iat: NOW / 1000 + 20 })), 'claims'],
       'exp as string': [forge(hdr, claims({ exp: String(NOW / 1000 + 900) })), 'claims'],
       'duplicate keys (last wins: evil iss)': [
         forge(
@@ -117,7 +121,7 @@ describe('createAccessTokenVerifier', () => {
 
   it('allows a small leeway (default 30 s, at most 60 s) and refuses unsafe algorithm lists', async () => {
     const { key, verifier } = await setup();
-    const slightlyExpired = signAccessToken(key, claims({ exp: NOW / 1000 - 20 }));
+    const slightlyExpired = signAccessToken(key, claims({ exp: NOW / 1000 - 20, iat: NOW / 1000 - 920 }));
     assert.equal(await problem(verifier.verify(slightlyExpired)), 'accepted');
     assert.throws(
       () =>

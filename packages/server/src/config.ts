@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import {
   DEFAULT_LOGIN_THROTTLE,
   type LoginThrottleRules,
+  MAX_ACCESS_TOKEN_LIFETIME,
   type RateRule,
   type SessionConfig,
   SIGNING_ALGORITHMS,
@@ -127,6 +128,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     return ms;
   };
   const accessTokenTtl = duration('BATON_ACCESS_TOKEN_TTL', '15m');
+  if (accessTokenTtl > MAX_ACCESS_TOKEN_LIFETIME * 1000)
+    fail('BATON_ACCESS_TOKEN_TTL', 'at most 24h: access tokens are meant to live minutes');
   const refreshIdleTtl = duration('BATON_REFRESH_IDLE_TTL', '14d');
   const sessionMaxAge = duration('BATON_SESSION_MAX_AGE', '30d');
   const reuseGrace = duration('BATON_REUSE_GRACE', '10s', { allowZero: true });
