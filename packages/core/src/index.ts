@@ -61,6 +61,7 @@ export {
   loginDelay,
 } from './login-throttle.js';
 export {
+  addressBucket,
   createMemoryRateLimiter,
   enforceRateLimit,
   type RateLimiter,

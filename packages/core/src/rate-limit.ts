@@ -73,3 +73,25 @@ export async function enforceRateLimit(
   const wait = await limiter.take(key, rule);
   if (wait > 0) throw new BatonError('rate_limited', `${what} rate limit`, { retryAfter: wait });
 }
+
+const MAPPED_IPV4 = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i;
+
+/**
+ * The client a rate limit counts for a request address: an IPv4 address as it is (also when
+ * written IPv4-mapped, `::ffff:a.b.c.d`), an IPv6 address as its /64, because one subscriber
+ * commonly holds a whole /64 and could otherwise take a fresh address per guess.
+ */
+export function addressBucket(ip: string): string {
+  const mapped = MAPPED_IPV4.exec(ip);
+  if (mapped) return mapped[1]!;
+  if (!ip.includes(':')) return ip;
+  const [head = '', tail = ''] = ip.split('%')[0]!.toLowerCase().split('::', 2) as [string, string?];
+  const left = head === '' ? [] : head.split(':');
+  const right = ip.includes('::') && tail !== '' ? tail.split(':') : [];
+  // An embedded IPv4 tail (::a.b.c.d forms) lies in the interface half: it does not matter here.
+  const groups = ip.includes('::')
+    ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+    : left;
+  const prefix = groups.slice(0, 4).map((g) => (g === '' ? '0' : g.replace(/^0+(?=.)/, '')));
+  return `${prefix.join(':')}::/64`;
+}

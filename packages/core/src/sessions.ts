@@ -51,6 +51,12 @@ export interface SessionDeps {
   refreshLimit?: { limiter: RateLimiter; rule: RateRule | null };
 }
 
+/**
+ * How many times one consumed refresh token may be re-presented within its grace window (while
+ * the per-session refresh limit is on): enough for every tab and retry of one client.
+ */
+export const MAX_GRACE_REISSUES = 10;
+
 /** What login and refresh hand out. Lifetimes in seconds, as on the wire. */
 export interface TokenSet {
   accessToken: string;
@@ -235,8 +241,10 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
 
   /**
    * The per-session allowance counts rotations: it is checked (taking nothing) before one and
-   * spent once it happened. A grace re-issue of the same successor spends nothing, so a burst
-   * of concurrent requests with one token (tabs, retries) is never refused for its size.
+   * spent once it happened. Grace re-issues of the same successor spend none of it, so a burst
+   * of concurrent requests with one token (tabs, retries) never eats into rotations; they have
+   * their own small allowance per token (`MAX_GRACE_REISSUES`), so replaying one token without
+   * end (which would fill the audit trail and mint access tokens) is bounded all the same.
    */
   async function allowanceWait(sessionId: string): Promise<number> {
     const rule = deps.refreshLimit?.rule;
@@ -247,6 +255,19 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
     const wait = await allowanceWait(sessionId);
     if (wait > 0) {
       throw new BatonError('rate_limited', `refresh of session ${sessionId} rate-limited`, {
+        retryAfter: wait,
+      });
+    }
+  }
+
+  async function takeGraceAllowance(sessionId: string, generation: number): Promise<void> {
+    const limited = deps.refreshLimit?.rule;
+    const rule = { limit: MAX_GRACE_REISSUES, window: Math.max(config.reuseGrace, 1000) };
+    const wait = limited
+      ? await deps.refreshLimit!.limiter.take(`grace:${sessionId}:${generation}`, rule)
+      : 0;
+    if (wait > 0) {
+      throw new BatonError('rate_limited', `grace re-issues of session ${sessionId} rate-limited`, {
         retryAfter: wait,
       });
     }
@@ -459,6 +480,7 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
         } else if (generation === current - 1 && now - session.rotatedAt < config.reuseGrace) {
           // Rule 2: the same consumed token again within the window, while its successor is
           // unused (else `current` would have moved on): hand out that same successor.
+          await takeGraceAllowance(session.id, current);
           audit.record({ type: 'refresh_grace_reused', at: now, ...base, detail: { generation: current } });
           return issue(session, current, session.rotatedAt, now);
         } else if (generation < current) {

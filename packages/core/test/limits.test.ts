@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createAttemptQueue, createLoginThrottle } from '../src/login-throttle.js';
-import { createMemoryRateLimiter } from '../src/rate-limit.js';
+import { addressBucket, createMemoryRateLimiter } from '../src/rate-limit.js';
 import { runLimitsContract } from '../src/testing/limits-contract.js';
 
 runLimitsContract('memory', async (clock) => ({
@@ -35,5 +35,23 @@ describe('attempt queue', () => {
       ['start a1', 'end a1', 'start a2', 'end a2', 'start a3', 'end a3'],
     );
     assert.ok(log.indexOf('end b1') < log.indexOf('end a1'), 'another key does not wait');
+  });
+});
+
+describe('addressBucket', () => {
+  it('groups IPv6 by /64, unmaps IPv4-mapped addresses, leaves IPv4 alone', () => {
+    const cases: Array<[string, string]> = [
+      ['192.0.2.1', '192.0.2.1'],
+      ['::ffff:192.0.2.1', '192.0.2.1'],
+      ['::FFFF:192.0.2.1', '192.0.2.1'],
+      ['2001:db8:1:2::1', '2001:db8:1:2::/64'],
+      ['2001:0DB8:0001:0002:aaaa:bbbb:cccc:dddd', '2001:db8:1:2::/64'],
+      ['2001:db8::1', '2001:db8:0:0::/64'],
+      ['2001:db8:1::', '2001:db8:1:0::/64'],
+      ['::1', '0:0:0:0::/64'],
+      ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ];
+    for (const [ip, bucket] of cases) assert.equal(addressBucket(ip), bucket, ip);
+    assert.notEqual(addressBucket('2001:db8:1:2::1'), addressBucket('2001:db8:1:3::1'));
   });
 });

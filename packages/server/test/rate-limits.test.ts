@@ -51,6 +51,40 @@ describe('rate limits', () => {
     assert.equal((await register(refused, '198.51.100.1')).status, 201, 'the allowance refills');
   });
 
+  it('an IPv6 /64 is one address, and an IPv4-mapped address is its IPv4 address', async () => {
+    const register = (ip: string) =>
+      call(server.url, 'POST', '/auth/register', {
+        json: { email: newEmail(), password: PASSWORD },
+        headers: from(ip),
+      });
+    for (const ip of ['2001:db8:7:7::1', '2001:db8:7:7::2', '2001:db8:7:7:ffff:1:2:3'])
+      assert.equal((await register(ip)).status, 201, ip);
+    assertLimited(await register('2001:0db8:0007:0007::99'), 20);
+    assert.equal((await register('2001:db8:7:8::1')).status, 201, 'the next /64 is someone else');
+    for (const ip of ['203.0.113.9', '::ffff:203.0.113.9', '203.0.113.9'])
+      assert.equal((await register(ip)).status, 201, ip);
+    assertLimited(await register('::ffff:203.0.113.9'), 20);
+  });
+
+  it('login: fresh addresses in one /64 do not buy fresh guesses', async () => {
+    clock.advance(60_000); // registrations here come from one address: refill its allowance
+    const { email } = await signIn(server.url, from('198.51.100.77'));
+    const statuses: number[] = [];
+    for (let i = 1; i <= 8; i++) {
+      const r = await call(server.url, 'POST', '/auth/login', {
+        json: { email, password: 'wrong password here' },
+        headers: from(`2001:db8:1:2::${i.toString(16)}`),
+      });
+      statuses.push(r.status);
+    }
+    assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
+    const owner = await call(server.url, 'POST', '/auth/login', {
+      json: { email, password: PASSWORD },
+      headers: from('198.51.100.77'),
+    });
+    assert.equal(owner.status, 200, 'the owner elsewhere is not locked out');
+  });
+
   it('refresh: per session; a refused refresh consumes nothing, forged tokens count for nothing', async () => {
     const { tokens } = await signIn(server.url, from('198.51.100.3'));
     let token: string = tokens.data.refresh_token;
@@ -88,6 +122,23 @@ describe('rate limits', () => {
     clock.advance(20_000);
     const later = await refresh(token);
     assert.equal(later.status, 200, 'the token refused with 429 was not consumed (no reuse detected)');
+  });
+
+  it('grace re-issues: ten per consumed token, then 429; the successor still works', async () => {
+    clock.advance(60_000); // registrations here come from one address: refill its allowance
+    const { tokens } = await signIn(server.url, from('198.51.100.4'));
+    const old: string = tokens.data.refresh_token;
+    const refresh = (refresh_token: string) =>
+      call(server.url, 'POST', '/auth/refresh', { json: { refresh_token } });
+    const first = await refresh(old);
+    assert.equal(first.status, 200);
+    for (let i = 0; i < 10; i++) {
+      const again = await refresh(old);
+      assert.equal(again.status, 200, `re-issue ${i + 1}`);
+      assert.equal(again.data.refresh_token, first.data.refresh_token);
+    }
+    assertLimited(await refresh(old), 1);
+    assert.equal((await refresh(first.data.refresh_token)).status, 200, 'the session is unharmed');
   });
 
   it('an exhausted allowance never hides a replay: a consumed token is still detected as reuse', async () => {
@@ -140,5 +191,24 @@ describe('rate limits', () => {
     assert.equal((await oauthRefresh(await login({}), '203.0.113.9', pub)).status, 200);
     assertLimited(await oauthRefresh(await login({}), '203.0.113.9', pub), 30);
     assert.equal((await oauthRefresh(await login({}), '203.0.113.10', pub)).status, 200);
+  });
+
+  it('revocation (RFC 7009): its own allowance per client, like the token endpoint', async () => {
+    clock.advance(60_000);
+    const revoke = (token: string, ip: string) =>
+      call(server.url, 'POST', '/oauth/revoke', {
+        raw: form({ token, client_id: 'baton' }),
+        headers: { ...FORM, ...from(ip) },
+      });
+    const { tokens } = await signIn(server.url, from('203.0.113.50'));
+    // Two revocations fill the allowance (2/1m here), wherever the tokens come from.
+    assert.equal((await revoke('not-a-token', '203.0.113.50')).status, 200);
+    assert.equal((await revoke(tokens.data.access_token, '203.0.113.50')).status, 200);
+    assertLimited(await revoke(tokens.data.refresh_token, '203.0.113.50'), 30);
+    const me = await call(server.url, 'GET', '/auth/sessions', {
+      headers: { authorization: `Bearer ${tokens.data.access_token}` },
+    });
+    assert.equal(me.status, 401, 'the access token before the limit was revoked');
+    assert.equal((await revoke('not-a-token', '203.0.113.51')).status, 200, 'another address is not limited');
   });
 });

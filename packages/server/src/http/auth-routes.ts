@@ -16,7 +16,7 @@ import {
   wantsCookieMode,
 } from './cookie-mode.js';
 import { docOnly, TOKEN_TRANSPORT_HEADER } from './openapi.js';
-import { bearerToken, hasBearer, isoTime, requestContext, sendTokens } from './request.js';
+import { bearerToken, hasBearer, isoTime, limitedAddress, requestContext, sendTokens } from './request.js';
 import {
   loginDocs,
   logoutAllDocs,
@@ -69,7 +69,12 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
       // Each registration costs an Argon2 hash: bounded per address.
       if (deps.limiter) {
         const rule = config.rateLimits?.register ?? null;
-        await enforceRateLimit(deps.limiter, `register:${request.ip}`, rule, 'registration per IP');
+        await enforceRateLimit(
+          deps.limiter,
+          `register:${limitedAddress(request)}`,
+          rule,
+          'registration per IP',
+        );
       }
       const user = await accounts.register(
         request.body.email,
@@ -96,7 +101,7 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
       // Throttle on the normalised address whether or not the account exists, so the 429
       // reveals nothing either.
       const account = safeNormalize(request.body.email);
-      const user = await guarded(account, context.ip ?? '', () =>
+      const user = await guarded(account, limitedAddress(request), () =>
         accounts.authenticate(request.body.email, request.body.password, context),
       );
       const tokens = await sessions.start(user.id, { ...context, clientId });
@@ -206,7 +211,7 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
       // The policy is public and checked first, so a weak new password is a 400 that costs no
       // throttle attempt: only guesses at the current password are counted.
       checkPasswordPolicy(request.body.new_password);
-      await guarded(`password:${claims.sub}`, request.ip, () =>
+      await guarded(`password:${claims.sub}`, limitedAddress(request), () =>
         accounts.changePassword(
           claims.sub,
           request.body.current_password,

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { basicCredentials, DEFAULT_CLIENT_ID, invalidClient, secretEquals } from './clients.js';
 import { docOnly } from './openapi.js';
-import { requestContext, sendTokens } from './request.js';
+import { limitedAddress, requestContext, sendTokens } from './request.js';
 import {
   introspectDocs,
   introspectForm,
@@ -42,6 +42,18 @@ export function oauthRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { sessions, clients, config } = deps;
   const resourceServers = new Map(config.resourceServers.map((r) => [r.id, r.secret]));
 
+  /**
+   * The `BATON_RATE_LIMIT_TOKEN` allowance of one endpoint. A confidential client proved who it
+   * is and gets its own; a public client's id is no secret, so anyone could spend a shared
+   * allowance: it is counted per address as well.
+   */
+  async function limitClient(endpoint: 'token' | 'revoke', clientId: string, request: FastifyRequest) {
+    const rule = config.rateLimits?.token ?? null;
+    if (!deps.limiter || !rule) return;
+    const key = clients.isConfidential(clientId) ? clientId : `${clientId}:${limitedAddress(request)}`;
+    await enforceRateLimit(deps.limiter, `${endpoint}:${key}`, rule, `/oauth/${endpoint} per client`);
+  }
+
   app.post('/oauth/token', oauth(tokenDocs, tokenForm), async (request, reply) => {
     const params = form(request);
     const grantType = required(params, 'grant_type');
@@ -53,13 +65,7 @@ export function oauthRoutes(app: FastifyInstance, deps: AppDeps): void {
     }
     const refreshToken = required(params, 'refresh_token');
     const clientId = clients.authenticate(request, params);
-    if (deps.limiter) {
-      // A confidential client proved who it is and gets its own allowance; a public client's id
-      // is no secret, so anyone could spend a shared allowance: it is counted per IP as well.
-      const key = clients.isConfidential(clientId) ? clientId : `${clientId}:${request.ip}`;
-      const rule = config.rateLimits?.token ?? null;
-      await enforceRateLimit(deps.limiter, `token:${key}`, rule, 'token endpoint per client');
-    }
+    await limitClient('token', clientId, request);
     const tokens = await sessions.refresh(refreshToken, {
       ip: request.ip,
       userAgent: request.headers['user-agent']?.slice(0, 256),
@@ -73,6 +79,9 @@ export function oauthRoutes(app: FastifyInstance, deps: AppDeps): void {
     const params = form(request);
     const token = required(params, 'token');
     const clientId = clients.authenticate(request, params);
+    // Each access token revoked is a deny-list entry on every verifier until it expires: an
+    // allowance like the token endpoint's (a bucket of its own) keeps that list bounded.
+    await limitClient('revoke', clientId, request);
     await sessions.revokeToken(token, {
       acceptClient: (owner) => owner === clientId,
       ...requestContext(request),

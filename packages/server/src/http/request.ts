@@ -1,4 +1,4 @@
-import { BatonError, type RequestContext, type TokenSet } from '@baton/core';
+import { addressBucket, BatonError, type RequestContext, type TokenSet } from '@baton/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 const MAX_USER_AGENT = 256;
@@ -7,6 +7,11 @@ const MAX_USER_AGENT = 256;
 export function requestContext(request: FastifyRequest): RequestContext {
   const ua = request.headers['user-agent'];
   return { ip: request.ip, userAgent: typeof ua === 'string' ? ua.slice(0, MAX_USER_AGENT) : undefined };
+}
+
+/** Who a per-address rate limit counts: the address, or its /64 for IPv6 (`addressBucket`). */
+export function limitedAddress(request: FastifyRequest): string {
+  return addressBucket(request.ip);
 }
 
 const BEARER = /^Bearer +([^\s]+) *$/i;
