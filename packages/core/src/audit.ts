@@ -20,6 +20,23 @@ export const AUDIT_EVENT_TYPES = [
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
+/**
+ * The rare events an investigation needs (theft, key and account changes). The audit trail's
+ * row cap counts them apart from the routine ones (sign-ins, rotations, ordinary revocations),
+ * so that a flood of routine events, which any signed-in user can cause, never pushes them
+ * out; each of these costs an attacker a fresh session or an operator's hand.
+ */
+export const NOTABLE_AUDIT_EVENTS: readonly AuditEventType[] = Object.freeze([
+  'reuse_detected',
+  'password_changed',
+  'key_rotated',
+  'key_retired',
+  'keys_removed',
+  'user_disabled',
+  'user_enabled',
+  'user_deleted',
+]);
+
 export interface AuditEvent {
   type: AuditEventType;
   at: number;

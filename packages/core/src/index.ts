@@ -25,7 +25,14 @@ export {
   type PasswordHasher,
   type PublicUser,
 } from './accounts.js';
-export { AUDIT_EVENT_TYPES, type AuditEvent, type AuditEventType, type AuditSink, noAudit } from './audit.js';
+export {
+  AUDIT_EVENT_TYPES,
+  type AuditEvent,
+  type AuditEventType,
+  type AuditSink,
+  NOTABLE_AUDIT_EVENTS,
+  noAudit,
+} from './audit.js';
 export {
   type AccessTokenDiagnosis,
   type DiagnoseOptions,

@@ -1,5 +1,15 @@
-import type { AuditEvent, AuditSink } from '@baton/core';
+import { type AuditEvent, type AuditSink, NOTABLE_AUDIT_EVENTS } from '@baton/core';
 import type { AuditFilter, AuditRow } from './backend.js';
+
+/**
+ * The two tiers the row cap counts apart (`NOTABLE_AUDIT_EVENTS`), as SQL conditions on
+ * `type`. The names are this module's constants (checked to be plain words), never input.
+ */
+const notableList = NOTABLE_AUDIT_EVENTS.map((t) => {
+  if (!/^[a-z_]+$/.test(t)) throw new Error(`unexpected audit event type ${t}`);
+  return `'${t}'`;
+}).join(', ');
+export const AUDIT_TIERS = [`type NOT IN (${notableList})`, `type IN (${notableList})`] as const;
 
 /** An audit row as both stores return it. */
 export interface AuditRecord {

@@ -39,7 +39,8 @@ export interface Backend {
   readAudit(limit: number, filter?: AuditFilter): Promise<AuditRow[]>;
   /**
    * Keeps the audit trail bounded: deletes at most `limit` events older than `before`, or
-   * beyond the newest `maxRows`. Returns how many it deleted.
+   * beyond the newest `maxRows` of their tier (routine or notable, `AUDIT_TIERS`). Returns how
+   * many it deleted.
    */
   pruneAudit(before: number, maxRows: number, limit: number): Promise<number>;
   /** True when the store answers (for /readyz). */

@@ -116,11 +116,44 @@ describe('audit queries filter and page the same on every store', async () => {
     );
   }
 
+  /** A flood of routine events (anyone signed in can cause one) never pushes out notable ones. */
+  async function checkTiers(backend: Backend): Promise<void> {
+    await backend.pruneAudit(Number.MAX_SAFE_INTEGER, 1000, 100_000); // start empty
+    assert.equal((await backend.readAudit(10, {})).length, 0);
+    backend.audit.record({ type: 'reuse_detected', at: 5000, sessionId: 'victim' });
+    backend.audit.record({ type: 'key_rotated', at: 5001 });
+    for (let i = 0; i < 1500; i++)
+      backend.audit.record({ type: 'refresh_grace_reused', at: 5002 + i, sessionId: 'flood' });
+    for (let i = 0; i < 3; i++) backend.audit.record({ type: 'user_disabled', at: 7000 + i });
+    await backend.audit.flush();
+    let deleted = 0;
+    for (let d = -1; d !== 0; ) {
+      d = await backend.pruneAudit(0, 1000, 400);
+      deleted += d;
+    }
+    assert.equal(deleted, 500, 'only routine events beyond the newest 1,000 routine ones');
+    const left = await backend.readAudit(5000, {});
+    assert.equal(left.filter((r) => r.type === 'refresh_grace_reused').length, 1000);
+    assert.deepEqual(
+      (await backend.readAudit(10, { type: 'reuse_detected' })).map((r) => r.sessionId),
+      ['victim'],
+    );
+    assert.equal((await backend.readAudit(10, { type: 'key_rotated' })).length, 1);
+    // Notable events have a cap of their own, of the same size.
+    for (let i = 0; i < 1000; i++) backend.audit.record({ type: 'user_disabled', at: 8000 + i });
+    await backend.audit.flush();
+    for (let d = -1; d !== 0; ) d = await backend.pruneAudit(0, 1000, 400);
+    const notable = (await backend.readAudit(5000, {})).filter((r) => r.type !== 'refresh_grace_reused');
+    assert.equal(notable.length, 1000);
+    assert.equal(notable.at(-1)?.at, 8000, 'the oldest notable ones went first');
+  }
+
   it('SQLite', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'baton-audit-'));
     const backend = openSqliteBackend(dir, () => {});
     try {
       await check(backend);
+      await checkTiers(backend);
     } finally {
       await backend.close();
       rmSync(dir, { recursive: true, force: true });
@@ -133,6 +166,7 @@ describe('audit queries filter and page the same on every store', async () => {
     const backend = await openPostgresBackend(db.url, () => {});
     try {
       await check(backend);
+      await checkTiers(backend);
     } finally {
       await backend.close();
       await db.drop();

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { type AuditRecord, auditRow, auditWhere } from '../audit-buffer.js';
+import { AUDIT_TIERS, type AuditRecord, auditRow, auditWhere } from '../audit-buffer.js';
 import type { Backend } from '../backend.js';
 import { createPostgresAuditSink } from './audit-sink.js';
 import { createPostgresKeyStore } from './key-store.js';
@@ -46,14 +46,18 @@ export async function openPostgresBackend(
         'DELETE FROM baton_audit_events WHERE id IN (SELECT id FROM baton_audit_events WHERE at < $1 ORDER BY id LIMIT $2)',
         [before, limit],
       );
-      const done = old.rowCount ?? 0;
-      if (done >= limit) return done;
-      const excess = await pool.query(
-        `DELETE FROM baton_audit_events WHERE id IN (SELECT id FROM baton_audit_events WHERE id <= (
-           SELECT id FROM baton_audit_events ORDER BY id DESC LIMIT 1 OFFSET $1) ORDER BY id LIMIT $2)`,
-        [maxRows, limit - done],
-      );
-      return done + (excess.rowCount ?? 0);
+      let done = old.rowCount ?? 0;
+      // Beyond the newest `maxRows` of its tier: routine events never push out notable ones.
+      for (const tier of AUDIT_TIERS) {
+        if (done >= limit) break;
+        const excess = await pool.query(
+          `DELETE FROM baton_audit_events WHERE id IN (SELECT id FROM baton_audit_events WHERE ${tier} AND id <= (
+             SELECT id FROM baton_audit_events WHERE ${tier} ORDER BY id DESC LIMIT 1 OFFSET $1) ORDER BY id LIMIT $2)`,
+          [maxRows, limit - done],
+        );
+        done += excess.rowCount ?? 0;
+      }
+      return done;
     },
     async lease(name, holder, now, ttl) {
       const { rows } = await pool.query<{ holder: string }>(

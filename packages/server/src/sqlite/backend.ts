@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import { type AuditRecord, auditRow, auditWhere } from '../audit-buffer.js';
+import { AUDIT_TIERS, type AuditRecord, auditRow, auditWhere } from '../audit-buffer.js';
 import type { AuditFilter, Backend } from '../backend.js';
 import { createFileKeyStore } from '../keys/key-file.js';
 import { createSqliteAuditSink } from './audit-sink.js';
@@ -28,9 +28,12 @@ export function openSqliteBackend(dataDir: string, onError: (error: unknown) => 
   const pruneOld = db.prepare(
     'DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < ? ORDER BY id LIMIT ?)',
   );
-  const pruneExcess = db.prepare(
-    `DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE id <= (
-       SELECT id FROM audit_events ORDER BY id DESC LIMIT 1 OFFSET ?) ORDER BY id LIMIT ?)`,
+  // Beyond the newest `maxRows` of its tier: routine events never push out notable ones.
+  const pruneExcess = AUDIT_TIERS.map((tier) =>
+    db.prepare<[number, number]>(
+      `DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE ${tier} AND id <= (
+         SELECT id FROM audit_events WHERE ${tier} ORDER BY id DESC LIMIT 1 OFFSET ?) ORDER BY id LIMIT ?)`,
+    ),
   );
   const lease = db.prepare<[{ name: string; holder: string; now: number; ttl: number }], { holder: string }>(
     `INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @now + @ttl)
@@ -47,8 +50,9 @@ export function openSqliteBackend(dataDir: string, onError: (error: unknown) => 
       return readAudit(limit, filter).map(auditRow);
     },
     async pruneAudit(before, maxRows, limit) {
-      const old = pruneOld.run(before, limit).changes;
-      return old >= limit ? old : old + pruneExcess.run(maxRows, limit - old).changes;
+      let done = pruneOld.run(before, limit).changes;
+      for (const prune of pruneExcess) if (done < limit) done += prune.run(maxRows, limit - done).changes;
+      return done;
     },
     lease: async (name, holder, now, ttl) => lease.get({ name, holder, now, ttl })?.holder === holder,
     ping: async () => ping.get() !== undefined,
