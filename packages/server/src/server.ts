@@ -45,19 +45,32 @@ export interface RunningServer {
  * sensitive ones are redacted should a serializer ever add them), and the URL is logged
  * without its query string, where a careless client might put a token.
  */
+/**
+ * The path a log line shows: the route's pattern (`/auth/sessions/:id`), never the values in
+ * it, since a client may put a token where an id belongs; for a path no route matches, the
+ * path with every long segment (where a token would be) replaced by its length.
+ */
+function loggedPath(request: { url?: string; routeOptions?: { url?: string } }): string {
+  const route = request.routeOptions?.url;
+  if (route) return route;
+  const path = String(request.url ?? '').split('?')[0]!;
+  return path.slice(0, 512).replace(/[^/]{17,}/g, (segment) => `[${segment.length} chars]`);
+}
+
 export const LOGGER_OPTIONS = Object.freeze({
   redact: {
     paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
     censor: '[redacted]',
   },
   serializers: {
-    req(request: { id?: unknown; method?: string; url?: string; ip?: string }) {
-      return {
-        id: request.id,
-        method: request.method,
-        path: String(request.url ?? '').split('?')[0],
-        ip: request.ip,
-      };
+    req(request: {
+      id?: unknown;
+      method?: string;
+      url?: string;
+      ip?: string;
+      routeOptions?: { url?: string };
+    }) {
+      return { id: request.id, method: request.method, path: loggedPath(request), ip: request.ip };
     },
   },
 });

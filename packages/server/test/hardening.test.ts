@@ -158,8 +158,15 @@ describe('hardening found by attacking the server', () => {
     const { tokens } = await signIn(server.url);
     await call(server.url, 'GET', `/auth/me?access_token=${tokens.data.access_token}`);
     await call(server.url, 'GET', '/auth/me', { headers: bearer(tokens.data.access_token) });
+    // A token where an id or a path belongs: logged as the route's pattern or by its length.
+    await call(server.url, 'DELETE', `/auth/sessions/${tokens.data.refresh_token}`, {
+      headers: bearer(tokens.data.access_token),
+    });
+    await call(server.url, 'GET', `/nowhere/${tokens.data.access_token}`);
     await call(server.url, 'POST', '/auth/refresh', { json: { refresh_token: tokens.data.refresh_token } });
     assert.ok(log.includes('/auth/me'), 'requests are logged');
+    assert.ok(log.includes('/auth/sessions/:id'), 'by their route');
+    assert.match(log, /\/nowhere\/\[\d+ chars\]/);
     for (const secret of [tokens.data.access_token, tokens.data.refresh_token, PASSWORD]) {
       assert.equal(log.includes(secret), false);
     }
