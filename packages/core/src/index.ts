@@ -91,6 +91,7 @@ export {
   createSessions,
   type Introspection,
   isSessionLive,
+  MAX_GRACE_REISSUES,
   type SessionConfig,
   type SessionDeps,
   type Sessions,

@@ -53,9 +53,10 @@ export interface SessionDeps {
 
 /**
  * How many times one consumed refresh token may be re-presented within its grace window (while
- * the per-session refresh limit is on): enough for every tab and retry of one client.
+ * the per-session refresh limit is on): far more than the tabs and retries of any real client
+ * send at once, and a bound on replaying one token without end.
  */
-export const MAX_GRACE_REISSUES = 10;
+export const MAX_GRACE_REISSUES = 100;
 
 /** What login and refresh hand out. Lifetimes in seconds, as on the wire. */
 export interface TokenSet {

@@ -31,6 +31,8 @@ export interface Config {
   store: 'sqlite' | 'postgres';
   databaseUrl: string | null;
   redisUrl: string | null;
+  /** Prepended to every Redis key and channel, so that deployments can share one Redis. */
+  redisPrefix: string;
   resourceServers: ReadonlyArray<{ id: string; secret: string }>;
   /** OAuth clients besides the built-in public client `baton`; a secret makes one confidential. */
   clients: ReadonlyArray<{ id: string; secret: string | null }>;
@@ -153,6 +155,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     }
   }
   const redisUrl = read('REDIS_URL') ?? null;
+  const redisPrefix = read('BATON_REDIS_PREFIX') ?? 'baton:';
+  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(redisPrefix))
+    fail('BATON_REDIS_PREFIX', 'expected 1 to 64 letters, digits or : _ . -');
   if (redisUrl !== null && !/^rediss?:\/\/\S+$/.test(redisUrl))
     fail('REDIS_URL', 'expected a redis:// or rediss:// URL');
 
@@ -300,6 +305,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     store: store as 'sqlite' | 'postgres',
     databaseUrl,
     redisUrl,
+    redisPrefix,
     resourceServers: Object.freeze(resourceServers),
     clients: Object.freeze(clients),
     allowedOrigins: Object.freeze(allowedOrigins),

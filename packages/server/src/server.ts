@@ -114,6 +114,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const { createRedisLimits } = await import('./redis/limits.js');
     const shared = createRedisLimits({
       url: config.redisUrl,
+      prefix: config.redisPrefix,
       clock,
       onError: logError('rate limits in memory: Redis'),
     });
@@ -150,6 +151,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const { createRevocationFanOut } = await import('./redis/revocation-bus.js');
     const { denySet, bus } = createRevocationFanOut({
       url: config.redisUrl,
+      prefix: config.redisPrefix,
       accessTokenTtl: config.accessTokenTtl,
       store: backend.sessions,
       now: clock.now,

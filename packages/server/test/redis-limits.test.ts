@@ -13,8 +13,9 @@ async function open(
   url: string,
   clock = createManualClock(),
   onError = (_: unknown) => {},
+  prefix?: string,
 ): Promise<RedisLimits> {
-  const limits = createRedisLimits({ url, clock, onError });
+  const limits = createRedisLimits({ url, clock, onError, ...(prefix ? { prefix } : {}) });
   const started = Date.now();
   while (!limits.shared() && Date.now() - started < 3000) await new Promise((r) => setTimeout(r, 10));
   return limits;
@@ -62,6 +63,25 @@ describe('Redis rate limits', { skip: missing || false }, () => {
     for (let i = 0; i < 5; i++) assert.equal(await (i % 2 ? ta : tb).admit(account, '192.0.2.7'), 0);
     assert.ok((await ta.admit(account, '192.0.2.7')) > 0);
     assert.ok((await tb.admit(account, '192.0.2.7')) > 0);
+  });
+
+  it('deployments with different BATON_REDIS_PREFIX values share nothing', async () => {
+    const clock = createManualClock(Date.now());
+    const tag = Math.random().toString(36).slice(2);
+    const a = await open(REDIS_URL, clock, undefined, `a-${tag}:`);
+    const b = await open(REDIS_URL, clock, undefined, `b-${tag}:`);
+    opened.push(a, b);
+    const rule = { limit: 1, window: 60_000 };
+    assert.equal(await a.limiter.take('same-key', rule), 0);
+    assert.equal(await b.limiter.take('same-key', rule), 0, 'b has its own bucket');
+    assert.ok((await a.limiter.take('same-key', rule)) > 0);
+    const direct = new Redis(REDIS_URL);
+    try {
+      assert.ok((await direct.pttl(`a-${tag}:limit:same-key`)) > 0);
+      assert.ok((await direct.pttl(`b-${tag}:limit:same-key`)) > 0);
+    } finally {
+      direct.disconnect();
+    }
   });
 });
 

@@ -97,6 +97,7 @@ export async function withOperator<T>(config: Config, use: (op: Operator) => Pro
       const { createRevocationFanOut } = await import('../redis/revocation-bus.js');
       const { denySet, bus } = createRevocationFanOut({
         url: config.redisUrl,
+        prefix: config.redisPrefix,
         accessTokenTtl: config.accessTokenTtl,
         store: backend.sessions,
         now: clock.now,

@@ -9,8 +9,6 @@ import {
 } from '@baton/core';
 import { Redis } from 'ioredis';
 
-const PREFIX = 'baton:limit:';
-
 // A token bucket: fields t (tokens) and at (ms). Refills limit per window; a clock behind the
 // stored time refills nothing. Returns 0 or the milliseconds until one request is allowed.
 const TAKE = `
@@ -93,9 +91,12 @@ export interface RedisLimits {
  */
 export function createRedisLimits(options: {
   url: string;
+  /** Prepended to every key (`BATON_REDIS_PREFIX`); `baton:` by default. */
+  prefix?: string;
   clock: Clock;
   onError(error: unknown): void;
 }): RedisLimits {
+  const PREFIX = `${options.prefix ?? 'baton:'}limit:`;
   const redis = new Redis(options.url, {
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,

@@ -8,7 +8,8 @@ import {
 import { Redis } from 'ioredis';
 import { REVOCATION_LEEWAY } from '../config.js';
 
-export const REVOCATION_CHANNEL = 'baton:revocations';
+/** The pub/sub channel, after `BATON_REDIS_PREFIX` (`baton:` by default). */
+export const REVOCATION_CHANNEL = 'revocations';
 
 export interface RedisBusOptions {
   url: string;
@@ -17,6 +18,8 @@ export interface RedisBusOptions {
   now: () => number;
   /** How far back a catch-up looks: one access-token lifetime plus leeway. */
   catchUpWindow: number;
+  /** Prepended to the channel name (`BATON_REDIS_PREFIX`); `baton:` by default. */
+  prefix?: string;
   onError(error: unknown): void;
   onStateChange?(healthy: boolean): void;
   /** Every event received from other instances. */
@@ -37,6 +40,7 @@ export interface RedisRevocationBus extends RevocationBus {
  * healthy, access-token checks go to the store.
  */
 export function createRedisRevocationBus(options: RedisBusOptions): RedisRevocationBus {
+  const channel = `${options.prefix ?? 'baton:'}${REVOCATION_CHANNEL}`;
   const connection = {
     lazyConnect: false,
     maxRetriesPerRequest: 1,
@@ -70,7 +74,7 @@ export function createRedisRevocationBus(options: RedisBusOptions): RedisRevocat
   sub.on('ready', () => {
     const mine = ++generation;
     sub
-      .subscribe(REVOCATION_CHANNEL)
+      .subscribe(channel)
       .then(() => options.store.listRecentRevocations(options.now() - options.catchUpWindow, options.now()))
       .then((events) => {
         for (const e of events) options.denySet.add(e);
@@ -94,7 +98,7 @@ export function createRedisRevocationBus(options: RedisBusOptions): RedisRevocat
   return {
     healthy: () => healthy,
     async publish(event) {
-      await pub.publish(REVOCATION_CHANNEL, JSON.stringify(event));
+      await pub.publish(channel, JSON.stringify(event));
     },
     ready(timeoutMs = 5000) {
       // The publishing connection has no offline queue: a publish before it is up would fail.
@@ -129,7 +133,7 @@ export function createRedisRevocationBus(options: RedisBusOptions): RedisRevocat
 export function createRevocationFanOut(
   options: { url: string; accessTokenTtl: number; store: SessionStore; now: () => number } & Pick<
     RedisBusOptions,
-    'onError' | 'onEvent' | 'onStateChange'
+    'onError' | 'onEvent' | 'onStateChange' | 'prefix'
   >,
 ): { denySet: DenySet; bus: RedisRevocationBus } {
   const { url, accessTokenTtl, store, now, ...hooks } = options;
