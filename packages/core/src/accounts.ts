@@ -1,3 +1,4 @@
+import { domainToUnicode } from 'node:url';
 import { type AuditSink, noAudit } from './audit.js';
 import { uuidFromBytes } from './encoding.js';
 import { BatonError } from './errors.js';
@@ -69,8 +70,15 @@ const DOMAIN_LABEL = /^[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?$/u;
  */
 export function normalizeEmail(email: unknown): string {
   if (typeof email !== 'string') throw invalid('email must be a string.');
-  const normalized = email.trim().normalize('NFKC').toLowerCase();
-  const at = normalized.lastIndexOf('@');
+  let normalized = email.trim().normalize('NFKC').toLowerCase();
+  let at = normalized.lastIndexOf('@');
+  // An internationalised domain has two spellings, Unicode and punycode (xn--): one account.
+  if (at > 0 && /(^|\.)xn--/.test(normalized.slice(at + 1))) {
+    const unicode = domainToUnicode(normalized.slice(at + 1));
+    if (unicode === '') throw invalid('email is not a valid e-mail address.');
+    normalized = `${normalized.slice(0, at)}@${unicode.normalize('NFKC').toLowerCase()}`;
+    at = normalized.lastIndexOf('@');
+  }
   const local = normalized.slice(0, at);
   const domain = normalized.slice(at + 1);
   const valid =
@@ -81,7 +89,9 @@ export function normalizeEmail(email: unknown): string {
     !local.startsWith('.') &&
     !local.endsWith('.') &&
     !local.includes('..') &&
-    domain.split('.').every((label) => DOMAIN_LABEL.test(label));
+    domain.split('.').every((label) => DOMAIN_LABEL.test(label)) &&
+    // An all-digit last label is an IP address (a@1.2.3.4), never a host name (RFC 1123 §2.1).
+    !/(^|\.)\d+$/.test(domain);
   if (!valid) throw invalid('email is not a valid e-mail address.');
   return normalized;
 }
@@ -91,11 +101,13 @@ export function checkPasswordPolicy(password: unknown): string {
   if (typeof password !== 'string') throw invalid('password must be a string.');
   // Lone surrogates would all collapse to U+FFFD in UTF-8, making distinct passwords equal.
   if (LONE_SURROGATE.test(password)) throw invalid('password must be well-formed Unicode text.');
-  const length = [...password].length;
-  if (length < PASSWORD_MIN_LENGTH)
+  const chars = [...password];
+  if (chars.length < PASSWORD_MIN_LENGTH)
     throw invalid(`password must be at least ${PASSWORD_MIN_LENGTH} characters.`);
-  if (length > PASSWORD_MAX_LENGTH)
+  if (chars.length > PASSWORD_MAX_LENGTH)
     throw invalid(`password must be at most ${PASSWORD_MAX_LENGTH} characters.`);
+  // Control characters (NUL, escapes) are typed by no one and mangled by many tools.
+  if (/\p{Cc}/u.test(password)) throw invalid('password must not contain control characters.');
   return password;
 }
 

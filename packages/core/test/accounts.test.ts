@@ -81,6 +81,8 @@ describe('accounts', () => {
       'a@.x',
       'a@x.',
       `${'a'.repeat(250)}@x.test`,
+      'a@1.2.3.4',
+      'a@xn--.test',
       5,
     ]) {
       assert.throws(() => normalizeEmail(bad), { code: 'invalid_request' }, String(bad));
@@ -95,6 +97,8 @@ describe('accounts', () => {
     assert.equal(await codeOf(accounts.register('a@x.test', 'x'.repeat(257))), 'invalid_request');
     assert.equal(await codeOf(accounts.register('a@x.test', 12345678)), 'invalid_request');
     assert.equal(await codeOf(accounts.register('a@x.test', '\ud800'.repeat(8))), 'invalid_request');
+    assert.equal(await codeOf(accounts.register('a@x.test', '\0'.repeat(8))), 'invalid_request');
+    assert.equal(await codeOf(accounts.register('a@x.test', 'tab\there ok')), 'invalid_request');
   });
 
   it('folds compatibility look-alikes into one account', async () => {
@@ -107,6 +111,10 @@ describe('accounts', () => {
     await accounts.register('ada@example.com', 'long enough pw');
     assert.equal(await codeOf(accounts.register('\uff41da@example.com', 'long enough pw')), 'email_taken');
     assert.equal(normalizeEmail('Ünïcødé@bücher.example'), 'ünïcødé@bücher.example');
+    // An internationalised domain in punycode is the same domain.
+    assert.equal(normalizeEmail('Ada@XN--BCHER-KVA.example'), 'ada@bücher.example');
+    await accounts.register('x@bücher.example', 'long enough pw');
+    assert.equal(await codeOf(accounts.register('x@xn--bcher-kva.example', 'long enough pw')), 'email_taken');
     // Login folds the same way: the full-width spelling signs in to the account.
     assert.equal(
       (await accounts.authenticate('\uff41da@example.com', 'long enough pw')).email,
