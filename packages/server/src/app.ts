@@ -40,7 +40,15 @@ export interface AppDeps {
 
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
+  /** How long a client may take to send a whole request (ms); default `REQUEST_TIMEOUT`. */
+  requestTimeout?: number;
 }
+
+/**
+ * Bodies here are at most 16 KiB: ten seconds to send one is plenty, and a client trickling
+ * bytes to hold connections open (slowloris) is answered 408 and cut off.
+ */
+export const REQUEST_TIMEOUT = 10_000;
 
 /** The contract's limit for bodies on auth routes. */
 export const BODY_LIMIT = 16 * 1024;
@@ -50,6 +58,7 @@ export const BODY_LIMIT = 16 * 1024;
  * Routes are thin; every failure goes through the one error handler.
  */
 export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise<FastifyInstance> {
+  const requestTimeout = options.requestTimeout ?? REQUEST_TIMEOUT;
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: BODY_LIMIT,
@@ -67,9 +76,17 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     frameworkErrors: (error, _request, reply) => sendError(reply, toBatonError(error)),
     // Errors Node's HTTP parser raises (oversize headers, garbage) never reach Fastify.
     clientErrorHandler: answerClientError,
+    requestTimeout,
     // Node would answer a Host-less HTTP/1.1 request itself, without our headers or body; the
     // onRequest hook below gives the same 400 (RFC 9112 §3.2) the way every other error looks.
-    http: { requireHostHeader: false },
+    // Node enforces the request timeout only when the headers timeout is no longer, and checks
+    // both this often (its default, 30 s, would let a slow client stay three times as long).
+    http: {
+      requireHostHeader: false,
+      connectionsCheckingInterval: 1000,
+      headersTimeout: requestTimeout,
+      requestTimeout,
+    },
   });
 
   // JSON on /auth (text/plain is dropped), forms on /oauth (RFC 6749); an empty JSON body

@@ -28,6 +28,8 @@ export interface ServerOptions {
   clock?: Clock;
   random?: Random;
   hasher?: PasswordHasher;
+  /** See `AppOptions.requestTimeout` (tests shorten it). */
+  requestTimeout?: number;
 }
 
 export interface RunningServer {
@@ -206,7 +208,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       revocationMode: () => (revocations?.bus.healthy() ? 'fan-out' : 'store'),
       metrics: metrics?.instrument,
     },
-    { logger: options.logger },
+    { logger: options.logger, requestTimeout: options.requestTimeout },
   );
   const pruner = startPruner({
     store: backend.sessions,

@@ -225,3 +225,32 @@ describe('hardening found by attacking the server', () => {
     }
   });
 });
+
+it('a client trickling its request is answered 408 and cut off (slowloris)', async () => {
+  const server = await startTestServer({}, { requestTimeout: 600 });
+  try {
+    const { hostname, port } = new URL(server.url);
+    const started = Date.now();
+    const response = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const socket = connect(Number(port), hostname, () => {
+        socket.write(
+          `POST /auth/login HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"em`,
+        );
+        // One byte now and then, never the whole body.
+        const drip = setInterval(() => socket.writable && socket.write('a'), 100);
+        socket.on('close', () => clearInterval(drip));
+      });
+      socket.on('data', (d) => {
+        text += d;
+      });
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    assert.match(response, /^HTTP\/1.1 408 /);
+    assert.match(response, /"error":"invalid_request"/);
+    assert.ok(Date.now() - started < 5000, `cut off near the timeout, not after ${Date.now() - started} ms`);
+  } finally {
+    await server.close();
+  }
+});

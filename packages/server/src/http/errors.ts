@@ -109,12 +109,13 @@ export function errorHandler(
  */
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
   if (!socket.writable) return;
-  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const status = tooLarge ? 431 : 400;
-  const body = JSON.stringify({
-    error: 'invalid_request',
-    error_description: tooLarge ? 'The request headers are too large.' : 'The request is malformed.',
-  });
+  const [status, reason, description] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'The request headers are too large.']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'The request took too long to arrive.']
+        : [400, 'Bad Request', 'The request is malformed.'];
+  const body = JSON.stringify({ error: 'invalid_request', error_description: description });
   const headers = Object.entries({
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
@@ -123,7 +124,7 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
     'content-length': String(Buffer.byteLength(body)),
   });
   socket.end(
-    `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+    `HTTP/1.1 ${status} ${reason}\r\n` +
       `${headers.map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${body}`,
   );
 }
