@@ -136,6 +136,11 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   app.addHook('preClose', async () => {
     closing = true;
   });
+  // A request in flight when closing began is answered, then its connection closed: a client
+  // (or proxy) keeping connections alive would otherwise hold the shutdown open.
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.headers(SECURITY_HEADERS);
     if (closing) {

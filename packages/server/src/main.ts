@@ -20,7 +20,14 @@ async function main(): Promise<void> {
   });
   let closing = false;
   const shutdown = (signal: string): void => {
-    if (closing) return;
+    if (closing) {
+      // Asked twice (a second Ctrl-C): stop waiting for requests in flight.
+      if (signal !== 'parent exited') {
+        server.app.log.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      return;
+    }
     closing = true;
     server.app.log.info({ signal }, 'shutting down');
     setTimeout(() => process.exit(1), 10_000).unref();

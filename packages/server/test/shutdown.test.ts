@@ -2,10 +2,11 @@
 // the store; no acknowledged refresh is lost (every chain goes on after a restart).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { call, signIn } from './helpers.js';
+import { call, PASSWORD, signIn } from './helpers.js';
 import { type ServerProcess, spawnServer } from './processes.js';
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -70,6 +71,49 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     }
   });
 }
+
+it('SIGTERM with keep-alive clients: requests in flight are answered, then it exits 0 at once', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'baton-keepalive-'));
+  const server = await spawnServer({ BATON_DATA_DIR: dataDir });
+  // A client that keeps its connections open, as a proxy's connection pool does.
+  const agent = new Agent({ keepAlive: true, maxSockets: 5 });
+  try {
+    const { email } = await signIn(server.url);
+    const login = () =>
+      new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+        const body = JSON.stringify({ email, password: PASSWORD });
+        const req = request(
+          `${server.url}/auth/login`,
+          {
+            method: 'POST',
+            agent,
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    assert.equal((await login()).status, 200); // the pool now holds an idle connection
+    const inFlight = Array.from({ length: 5 }, login);
+    await new Promise((r) => setTimeout(r, 5));
+    const started = Date.now();
+    const code = await server.stop('SIGTERM');
+    const answers = await Promise.all(inFlight);
+    assert.equal(code, 0, server.output().slice(-300));
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms: it waited for idle connections`);
+    for (const a of answers) {
+      assert.equal(a.status, 200);
+      assert.equal(a.connection, 'close', 'answered with Connection: close');
+    }
+  } finally {
+    agent.destroy();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
 
 it('SIGTERM to `npm start` itself (as a supervisor sends it) reaches the server, which exits 0', async () => {
   await withNpmServer(['npm', 'start', '--silent'], async (npm) => {
