@@ -70,7 +70,7 @@ export function loadEffectiveConfig(env: Env = process.env, cwd: string = proces
         problems.push(`${path}: BATON_CONFIG cannot be set inside a configuration file`);
         continue;
       }
-      const converted = fileValue(value);
+      const converted = fileValue(key, value);
       if (typeof converted === 'object') {
         problems.push(`${path}: ${key} ${converted.problem}`);
         continue;
@@ -146,14 +146,41 @@ function parseJson(text: string, path: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** A file value as the environment would spell it, or what is wrong with it. */
-function fileValue(value: unknown): string | { problem: string } {
+/** Settings that are lists (comma-separated in the environment): a JSON array in the file. */
+const LIST_SETTINGS = new Set([
+  'BATON_ALLOWED_ORIGINS',
+  'BATON_CLIENTS',
+  'BATON_RESOURCE_SERVERS',
+  'BATON_TRUSTED_PROXIES',
+]);
+/** Settings that are on or off: a JSON boolean in the file. */
+const SWITCH_SETTINGS = new Set(['BATON_DEMO', 'BATON_API_DOCS']);
+/** Settings that are counts, ports or durations (a number of seconds): a JSON number in the file. */
+const NUMBER_SETTINGS = new Set([
+  'PORT',
+  'BATON_METRICS_PORT',
+  'BATON_AUDIT_MAX_ROWS',
+  'BATON_LOGIN_FREE_FAILURES',
+  'BATON_ACCESS_TOKEN_TTL',
+  'BATON_REFRESH_IDLE_TTL',
+  'BATON_SESSION_MAX_AGE',
+  'BATON_REUSE_GRACE',
+  'BATON_AUDIT_RETENTION',
+  'BATON_LOGIN_MAX_DELAY',
+]);
+
+/**
+ * A file value as the environment would spell it, or what is wrong with it. Besides strings,
+ * each setting takes the JSON type that fits it, and only that one ({"HOST": ["a","b"]} is
+ * refused, not read as "a,b").
+ */
+function fileValue(key: string, value: unknown): string | { problem: string } {
   if (typeof value === 'string') return value;
-  if (typeof value === 'number') {
+  if (typeof value === 'number' && NUMBER_SETTINGS.has(key)) {
     return Number.isFinite(value) ? String(value) : { problem: 'must be a finite number' };
   }
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (Array.isArray(value)) {
+  if (typeof value === 'boolean' && SWITCH_SETTINGS.has(key)) return value ? 'true' : 'false';
+  if (Array.isArray(value) && LIST_SETTINGS.has(key)) {
     if (!value.every((v) => typeof v === 'string' || typeof v === 'number'))
       return { problem: 'must be an array of strings' };
     const items = value.map(String);
@@ -161,8 +188,15 @@ function fileValue(value: unknown): string | { problem: string } {
       return { problem: 'has an array item containing a comma (give each item separately)' };
     return items.join(',');
   }
-  const type = value === null ? 'null' : typeof value;
-  return { problem: `must be a string, number, boolean or array of strings, not ${type}` };
+  const type = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+  const allowed = LIST_SETTINGS.has(key)
+    ? 'a string or an array of strings'
+    : SWITCH_SETTINGS.has(key)
+      ? 'a boolean or a string'
+      : NUMBER_SETTINGS.has(key)
+        ? 'a number or a string'
+        : 'a string';
+  return { problem: `must be ${allowed}, not ${type}` };
 }
 
 /** The known name nearest to a misspelt one (edit distance at most 3), if any. */

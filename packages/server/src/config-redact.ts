@@ -13,16 +13,27 @@ const SECRET_VARIABLE =
 /** Config field names that hold secrets (`accessTokenTtl` is a duration, not a token). */
 const SECRET_FIELD = /(secret|password|passwd|token|credentials?|apiKey|privateKey)$/i;
 
+/** Settings whose names end like secrets but hold none (`BATON_RATE_LIMIT_TOKEN` is a rate). */
+const NOT_SECRET = /^BATON_RATE_LIMIT_/;
+
 /** True for a variable whose value must never be shown. */
 export function isSecretVariable(name: string): boolean {
-  return SECRET_VARIABLE.test(name);
+  return SECRET_VARIABLE.test(name) && !NOT_SECRET.test(name);
 }
 
-/** `postgres://user:pw@host/db` → `postgres://user:[hidden]@host/db`; other text unchanged. */
+/** A connection setting (`DATABASE_URL`, `REDIS_URL`): it may carry a password in any form. */
+const CONNECTION_VARIABLE = /_URL$/;
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/**
+ * `postgres://user:pw@host/db` → `postgres://user:[hidden]@host/db`; `password=…` pairs of a
+ * key=value connection string hidden too; other text unchanged.
+ */
 export function redactUrl(text: string): string {
   // Also covers text that is not a valid URL: anything between `scheme://user:` and `@`.
   // A query string may carry a credential too (`?token=…`): its values are hidden.
   return text
+    .replace(/\b(password|passwd|pwd)(\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)/gi, `$1$2${HIDDEN}`)
     .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/i, `$1${HIDDEN}@`)
     .replace(
       /^([a-z][a-z0-9+.-]*:\/\/[^?#\s]*\?)([^#\s]*)/i,
@@ -33,6 +44,9 @@ export function redactUrl(text: string): string {
 /** How a variable's value may be shown. */
 export function redactVariable(name: string, value: string): string {
   if (isSecretVariable(name)) return value.trim() === '' ? value : HIDDEN;
+  // A connection setting that is not in URL form is not shown at all: who knows where its
+  // password sits.
+  if (CONNECTION_VARIABLE.test(name) && value.trim() !== '' && !SCHEME.test(value.trim())) return HIDDEN;
   return redactUrl(value);
 }
 

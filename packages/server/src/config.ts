@@ -268,7 +268,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       'BATON_WEBHOOK_SECRET is invalid: expected at least 32 characters, required with BATON_WEBHOOK_URL',
     );
   if (webhookSecret !== null && webhookUrl === null)
-    fail('BATON_WEBHOOK_URL', 'expected an http(s) URL, required with BATON_WEBHOOK_SECRET');
+    problems.push('BATON_WEBHOOK_URL is missing: an http(s) URL is required with BATON_WEBHOOK_SECRET');
   const webhook =
     webhookUrl && webhookSecret ? Object.freeze({ url: webhookUrl, secret: webhookSecret }) : null;
 
@@ -289,12 +289,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   }
 
   const metrics = readMetricsConfig(read, fail, problems, port);
+  const dataDir = resolve(read('BATON_DATA_DIR') ?? './data');
 
+  // Every setting is read before this point, so that all problems are reported at once (and
+  // the configuration file's check knows every name Baton reads).
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port,
     host,
-    dataDir: resolve(read('BATON_DATA_DIR') ?? './data'),
+    dataDir,
     issuer,
     audience,
     signingAlg: alg as SigningAlgorithm,
@@ -356,7 +359,7 @@ function readMetricsConfig(
   const hostText = read('BATON_METRICS_HOST');
   if (hostText !== undefined && /[\s/]/.test(hostText))
     fail('BATON_METRICS_HOST', 'expected a host name or IP address');
-  else if (hostText !== undefined && portText === undefined)
+  else if (hostText !== undefined && hostText !== '127.0.0.1' && portText === undefined)
     fail('BATON_METRICS_HOST', 'expected only together with BATON_METRICS_PORT');
   return Object.freeze({ token, port, host: hostText ?? '127.0.0.1' });
 }

@@ -89,7 +89,10 @@ describe('configuration', () => {
       const text = (e as ConfigError).problems.join('\n');
       assert.match(text, /BATON_ADMIN_TOKEN is invalid/);
       assert.match(text, /BATON_WEBHOOK_SECRET is invalid/);
-      assert.match(text, /BATON_WEBHOOK_URL=.* is invalid: expected an http\(s\) URL, required with/);
+      assert.match(
+        text,
+        /BATON_WEBHOOK_URL is missing: an http\(s\) URL is required with BATON_WEBHOOK_SECRET/,
+      );
       assert.ok(!text.includes('short-admin-secret') && !text.includes('short-hook-secret'));
       const withPassword = () =>
         loadConfig({
@@ -311,12 +314,37 @@ describe('configuration file', () => {
       problems.some((p) => /BATON_REFRESH_IDLE_TTL="forever" is invalid: expected a positive/.test(p)),
     );
     assert.ok(problems.some((p) => /BATON_ALLOWED_ORIGINS must be an array of strings/.test(p)));
-    assert.ok(
-      problems.some((p) =>
-        /LOG_LEVEL must be a string, number, boolean or array of strings, not null/.test(p),
+    assert.ok(problems.some((p) => /LOG_LEVEL must be a string, not null/.test(p)));
+    assert.ok(problems.some((p) => /BATON_CONFIG cannot be set inside/.test(p)));
+    // Each setting takes the JSON type that fits it, and only that one.
+    const typed = problemsOf(() =>
+      loadEffectiveConfig(
+        {},
+        folderWith({ HOST: ['a', 'b'], BATON_ISSUER: 5, BATON_DEMO: 1, PORT: true, BATON_DATA_DIR: ['d'] }),
       ),
     );
-    assert.ok(problems.some((p) => /BATON_CONFIG cannot be set inside/.test(p)));
+    assert.deepEqual(
+      typed.map((p) => p.replace(/^.*?baton\.config\.json: /, '')),
+      [
+        'HOST must be a string, not an array',
+        'BATON_ISSUER must be a string, not a number',
+        'BATON_DEMO must be a boolean or a string, not a number',
+        'PORT must be a number or a string, not a boolean',
+        'BATON_DATA_DIR must be a string, not an array',
+      ],
+    );
+    // A known setting is never called unknown because another one is wrong.
+    const mixed = problemsOf(() => loadEffectiveConfig({}, folderWith({ BATON_DATA_DIR: 'x', PORT: 'abc' })));
+    assert.equal(mixed.length, 1, mixed.join('\n'));
+    assert.match(mixed[0]!, /PORT="abc" is invalid/);
+    // A connection string in key=value form is never echoed, password and all.
+    const dsn = problemsOf(() =>
+      loadEffectiveConfig(
+        { BATON_STORE: 'postgres', DATABASE_URL: 'host=h password=kv-secret-2' },
+        folderWith({}),
+      ),
+    );
+    assert.ok(!dsn.join('\n').includes('kv-secret-2'), dsn.join('\n'));
     // A bad value from the environment is the environment's problem, not the file's.
     const fromEnv = problemsOf(() =>
       loadEffectiveConfig({ BATON_AUDIENCE: 'x', PORT: 'eighty' }, folderWith({})),
