@@ -229,19 +229,34 @@ export function diagnoseAccessToken(token: unknown, options: DiagnoseOptions): A
               ? { at: instant * 1000, detail: name }
               : { detail: `${name} is ${quote(instant)}` };
           }
-          default: {
-            const missing = ['exp', 'iat', 'sub', 'sid', 'jti', 'client_id'].filter(
-              (n) => claims[n] === undefined,
-            );
-            return {
-              detail: missing.length > 0 ? `missing: ${missing.join(', ')}` : 'a claim has the wrong type',
-            };
-          }
+          default:
+            return { detail: claimsDetail(claims, description) };
         }
       }),
     );
   }
   return result;
+}
+
+/** Which claims a `claims` problem is about, by the rule that reported it. */
+function claimsDetail(claims: Record<string, unknown>, description: string): string {
+  const { exp, iat } = claims;
+  if (description.includes('lifetime')) {
+    return `exp - iat is ${Number(exp) - Number(iat)} s; Baton issues lifetimes from 1 s to 24 h`;
+  }
+  const time = description.includes('time claims');
+  const names = time ? ['exp', 'iat'] : ['sub', 'sid', 'jti', 'client_id'];
+  const wrong = names.flatMap((name) => {
+    const value = claims[name];
+    if (value === undefined) return [`${name} is missing`];
+    const ok = time
+      ? typeof value === 'number' && Number.isFinite(value) && value >= 0
+      : typeof value === 'string' && value !== '';
+    return ok
+      ? []
+      : [`${name} is ${quote(value).slice(0, 40)}, not ${time ? 'a time in seconds' : 'a non-empty string'}`];
+  });
+  return wrong.join('; ');
 }
 
 /** What the store says about the session and id of a token. */

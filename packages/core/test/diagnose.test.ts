@@ -75,6 +75,26 @@ describe('diagnoseAccessToken', async () => {
     );
   });
 
+  it('names the claims that are missing or of the wrong type, and a lifetime Baton never issues', () => {
+    const detail = (over: Record<string, unknown>) =>
+      diagnoseAccessToken(forge({ alg: 'EdDSA', typ: 'at+jwt', kid: key.kid }, claims(over)), {
+        ...rules,
+        keys,
+      })
+        .problems.filter((p) => p.problem === 'claims')
+        .map((p) => p.detail);
+    assert.deepEqual(detail({ exp: -1, client_id: 5 }), [
+      'exp is -1, not a time in seconds',
+      'client_id is 5, not a non-empty string',
+    ]);
+    assert.deepEqual(detail({ sid: undefined, jti: '' }), [
+      'sid is missing; jti is "", not a non-empty string',
+    ]);
+    assert.deepEqual(detail({ exp: 1e300 }), [
+      `exp - iat is ${1e300 - (NOW / 1000 - 60)} s; Baton issues lifetimes from 1 s to 24 h`,
+    ]);
+  });
+
   it('calls a token with an empty signature unsigned, not merely malformed', () => {
     const [h, p] = signAccessToken(key, claims()).split('.');
     const d = diagnoseAccessToken(`${h}.${p}.`, { ...rules, keys });

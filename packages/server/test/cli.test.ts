@@ -381,6 +381,16 @@ describe('baton CLI against a running server', () => {
         expired.stdout,
         /^INVALID:\n {2}- expired 3 min ago \(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)$/m,
       );
+      // Signed with the server's own key, yet a lifetime no Baton issues: shown, never a crash.
+      const forever = inspect(signed({ exp: 1e300 }));
+      assert.equal(forever.status, 1, printed(forever));
+      assert.match(forever.stdout, /^ {2}exp +\(out of range: 1e\+300 s\) \(in over a century\)$/m);
+      assert.match(
+        forever.stdout,
+        /- malformed claims: exp - iat is .* s; Baton issues lifetimes from 1 s to 24 h/,
+      );
+      const foreverJson = JSON.parse(inspect(signed({ exp: 1e300 }), '--json').stdout);
+      assert.equal(foreverJson.valid, false);
       const future = inspect(signed({ iat: now + 10 * 60 + 30, exp: now + 25 * 60 }));
       assert.match(future.stdout, /- issued in the future: iat is in 10 min/);
       const audience = inspect(signed({ aud: 'orders-api' }), '--json');
@@ -584,6 +594,21 @@ describe('baton CLI with Redis: a revocation reaches running servers', () => {
       (await call(server.url, 'POST', '/auth/refresh', { json: { refresh_token: s.refresh_token } })).status,
       401,
     );
+    // Under --json: the document says what was done, and that it failed, as every failure does.
+    const other = newEmail();
+    assert.equal(runCli(['users', 'create', other, '--password-stdin'], env, { input: PASSWORD }).status, 0);
+    const live = (
+      await call(server.url, 'POST', '/auth/login', { json: { email: other, password: PASSWORD } })
+    ).data;
+    const j = runCli(['sessions', 'revoke', '--user', other, '--json'], {
+      ...env,
+      REDIS_URL: 'redis://127.0.0.1:1',
+    });
+    assert.equal(j.status, 1);
+    const doc = JSON.parse(j.stdout);
+    assert.equal(doc.error, 'not_announced');
+    assert.match(doc.problems[0], /^revoked in the store, but not announced: /);
+    assert.deepEqual(doc.revoked, [live.session_id]);
   });
 });
 

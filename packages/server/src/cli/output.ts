@@ -10,13 +10,17 @@ export const printJson = (value: unknown): void => out(JSON.stringify(value, nul
 
 /** `2026-01-01T10:00:00Z`: ISO 8601 without milliseconds. */
 export function isoTime(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const date = new Date(Math.floor(ms / 1000) * 1000);
+  // A forged claim may lie beyond what a Date holds (exp: 1e300): say so rather than fail.
+  if (Number.isNaN(date.getTime())) return `(out of range: ${ms / 1000} s)`;
+  return date.toISOString().replace('.000Z', 'Z');
 }
 
 /** `in 14 min`, `3 min ago`, `in 5 s`, `2 h ago`, `3 d ago`: a moment relative to `now`. */
 export function relativeTime(at: number, now: number): string {
   const diff = at - now;
   const s = Math.floor(Math.abs(diff) / 1000);
+  if (!Number.isFinite(s)) return 'never';
   if (s === 0) return 'just now';
   const amount =
     s < 60
@@ -25,7 +29,9 @@ export function relativeTime(at: number, now: number): string {
         ? `${Math.floor(s / 60)} min`
         : s < 48 * 3600
           ? `${Math.floor(s / 3600)} h${s < 10 * 3600 && Math.floor(s / 60) % 60 ? ` ${Math.floor(s / 60) % 60} min` : ''}`
-          : `${Math.floor(s / 86400)} d`;
+          : s < 100 * 365 * 86400
+            ? `${Math.floor(s / 86400)} d`
+            : 'over a century';
   return diff > 0 ? `in ${amount}` : `${amount} ago`;
 }
 
@@ -77,7 +83,7 @@ export function progress(title: string, enabled: boolean): Progress {
         total === undefined || total === 0
           ? `${title} ${done.toLocaleString('en')} ${label}`
           : `${title} [${'#'.repeat(Math.round((done / total) * width)).padEnd(width, '-')}] ${done}/${total} ${label}`;
-      const columns = process.stderr.columns ?? 80;
+      const columns = process.stderr.columns || 80; // 0 on some terminals: not a width
       process.stderr.write(`\r\x1b[2K${line.slice(0, columns - 1)}`);
       drawn = true;
     },

@@ -13,11 +13,18 @@ export async function accountFor(accounts: Accounts, email: string) {
   return account;
 }
 
-/** Exit code 1 and a warning when revocations did not reach the cluster. */
-export function fanOutVerdict(op: Operator): number {
+/**
+ * Prints what a revoking command did, as text or JSON, and says whether the revocations
+ * reached the cluster: exit code 1 and a warning when they did not. Under --json the
+ * document then also carries `error` and `problems`, as every failure there does.
+ */
+export function reportRevocation(op: Operator, json: unknown, data: object, line: string): number {
   const problem = op.fanOutProblem();
-  if (problem === null) return 0;
-  err(`baton: warning: revoked in the store, but not announced: ${problem}`);
+  const warning = problem === null ? null : `revoked in the store, but not announced: ${problem}`;
+  if (json) printJson(warning === null ? data : { ...data, error: 'not_announced', problems: [warning] });
+  else out(line);
+  if (warning === null) return 0;
+  err(`baton: warning: ${warning}`);
   return 1;
 }
 
@@ -80,29 +87,33 @@ refuse the session at once. Exits 1 if the announcement could not be made.`,
     async run({ values, positionals }, command) {
       const email = text(values, 'user');
       const id = positionals[0];
-      if ((id === undefined) === (email === undefined))
+      if (id !== undefined && email !== undefined)
         throw new UsageError('give a session id or --user <email>, not both', command);
+      if (id === undefined && email === undefined)
+        throw new UsageError('give a session id or --user <email>', command);
       return withOperator(cliConfig(), async (op) => {
         if (email !== undefined) {
           const account = await accountFor(op.accounts, email);
           const ids = await op.sessions.revokeUser(account.id, 'admin');
-          if (values.json) printJson({ user: { id: account.id, email: account.email }, revoked: ids });
-          else out(`revoked ${ids.length} session${ids.length === 1 ? '' : 's'} of ${account.email}`);
-          return fanOutVerdict(op);
+          return reportRevocation(
+            op,
+            values.json,
+            { user: { id: account.id, email: account.email }, revoked: ids },
+            `revoked ${ids.length} session${ids.length === 1 ? '' : 's'} of ${account.email}`,
+          );
         }
         const session = await op.backend.sessions.getSession(id!);
         if (!session) throw new Error(`no session ${shownValue(id!)}`);
         const revoked = await op.sessions.revoke(session.id, 'admin');
-        if (values.json) {
-          printJson({ id: session.id, revoked, already_revoked: !revoked });
-        } else if (revoked) out(`revoked session ${session.id} of user ${session.userId}`);
-        else {
-          const at = session.revokedAt ?? systemClock.now();
-          out(
-            `session ${session.id} was already revoked (${session.revokeReason ?? 'ended'}, ${isoTime(at)})`,
-          );
-        }
-        return fanOutVerdict(op);
+        const at = session.revokedAt ?? systemClock.now();
+        return reportRevocation(
+          op,
+          values.json,
+          { id: session.id, revoked, already_revoked: !revoked },
+          revoked
+            ? `revoked session ${session.id} of user ${session.userId}`
+            : `session ${session.id} was already revoked (${session.revokeReason ?? 'ended'}, ${isoTime(at)})`,
+        );
       });
     },
   },

@@ -3,7 +3,7 @@ import { type Command, JSON_OPTION, UsageError } from './args.js';
 import { cliConfig, withOperator } from './context.js';
 import { isoTime, out, printJson } from './output.js';
 import { readPassword, readSecretFromStdin } from './prompt.js';
-import { accountFor, fanOutVerdict } from './sessions.js';
+import { accountFor, reportRevocation } from './sessions.js';
 
 /** The public message of a domain refusal (a policy rule, a taken address), never a secret. */
 function domainMessage(error: unknown): never {
@@ -55,18 +55,12 @@ session_revoked (reason user_disabled) per session. Running it again revokes any
         const account = await accountFor(op.accounts, positionals[0]!);
         const disabled = await op.accounts.disable(account.id);
         const revoked = await op.sessions.revokeUser(account.id, 'user_disabled');
-        if (values.json)
-          printJson({
-            id: account.id,
-            email: account.email,
-            already_disabled: !disabled,
-            revoked_sessions: revoked,
-          });
-        else
-          out(
-            `${disabled ? 'disabled' : 'already disabled:'} ${account.email} (${account.id}); revoked ${revoked.length} session${revoked.length === 1 ? '' : 's'}`,
-          );
-        return fanOutVerdict(op);
+        return reportRevocation(
+          op,
+          values.json,
+          { id: account.id, email: account.email, already_disabled: !disabled, revoked_sessions: revoked },
+          `${disabled ? 'disabled' : 'already disabled:'} ${account.email} (${account.id}); revoked ${revoked.length} session${revoked.length === 1 ? '' : 's'}`,
+        );
       });
     },
   },
@@ -104,13 +98,12 @@ catching up on revocations read them. Audited: user_deleted. Asks for --yes.`,
         const account = await accountFor(op.accounts, positionals[0]!);
         const revoked = await op.sessions.revokeUser(account.id, 'user_deleted');
         await op.accounts.remove(account.id);
-        if (values.json)
-          printJson({ id: account.id, email: account.email, deleted: true, revoked_sessions: revoked });
-        else
-          out(
-            `deleted ${account.email} (${account.id}); revoked ${revoked.length} session${revoked.length === 1 ? '' : 's'}`,
-          );
-        return fanOutVerdict(op);
+        return reportRevocation(
+          op,
+          values.json,
+          { id: account.id, email: account.email, deleted: true, revoked_sessions: revoked },
+          `deleted ${account.email} (${account.id}); revoked ${revoked.length} session${revoked.length === 1 ? '' : 's'}`,
+        );
       });
     },
   },
