@@ -178,7 +178,9 @@ export function createAccounts(deps: AccountDeps): Accounts {
           ...context,
           detail: { via: 'password_change' },
         });
-        throw new BatonError('invalid_credentials', 'password change with a wrong current password');
+        throw new BatonError('invalid_credentials', 'password change with a wrong current password', {
+          description: 'The current password is wrong.',
+        });
       }
       await users.setPasswordHash(userId, await hasher.hash(checked));
       audit.record({ type: 'password_changed', at: clock.now(), userId, ...context });

@@ -44,7 +44,11 @@ export function errorResponses(
   { oauth = false }: { oauth?: boolean } = {},
 ): Record<number, object> {
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of codes) {
+  // Any route can answer 503: while the instance shuts down, or while its store does not answer.
+  const all: ErrorCode[] = codes.includes('temporarily_unavailable')
+    ? [...codes]
+    : [...codes, 'temporarily_unavailable'];
+  for (const code of all) {
     const spec = ERROR_TABLE[code];
     const status = (oauth ? spec.oauthStatus : undefined) ?? spec.status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
