@@ -498,6 +498,32 @@ describe('baton CLI against a running server', () => {
       rmSync(fresh, { recursive: true, force: true });
     }
   });
+
+  it('keys rotate says where a key of another algorithm signs; keys retire twice leaves it as it was', () => {
+    const other = runCli(['keys', 'rotate', '--alg', 'ES256', '--activate-in', '10m'], env);
+    assert.equal(other.status, 0, other.stderr);
+    assert.match(
+      other.stdout,
+      /signs from .* on servers with BATON_SIGNING_ALG=ES256 \(this configuration signs with EdDSA\)/,
+    );
+    const added = JSON.parse(runCli(['keys', 'rotate', '--activate-in', '10m', '--json'], env).stdout);
+    assert.equal(added.signs_here, true);
+    const first = runCli(['keys', 'retire', added.kid, '--json'], env);
+    assert.equal(first.status, 0, first.stderr);
+    const retiredAt = JSON.parse(first.stdout).retired_at;
+    const again = runCli(['keys', 'retire', added.kid, '--json'], env);
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual(JSON.parse(again.stdout), {
+      kid: added.kid,
+      retired_at: retiredAt,
+      already_retired: true,
+    });
+    const listed = JSON.parse(runCli(['keys', 'list', '--json'], env).stdout) as Array<{
+      kid: string;
+      retired_at?: string;
+    }>;
+    assert.ok(listed.some((k) => k.kid === added.kid));
+  });
 });
 
 describe('baton migrate on PostgreSQL', () => {

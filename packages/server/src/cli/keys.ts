@@ -76,8 +76,15 @@ still published for its tokens), expired (can go: keys prune).`,
           detail: { kid: key.kid, alg, activatesAt: now + delay },
         });
         const activates = new Date(now + delay).toISOString();
-        if (values.json) printJson({ kid: key.kid, alg, activates_at: activates });
-        else out(`added ${alg} key ${key.kid}: published now, signs from ${activates}`);
+        // Servers sign with keys of their own algorithm (BATON_SIGNING_ALG) only.
+        const signsHere = alg === config.signingAlg;
+        if (values.json) printJson({ kid: key.kid, alg, activates_at: activates, signs_here: signsHere });
+        else
+          out(
+            signsHere
+              ? `added ${alg} key ${key.kid}: published now, signs from ${activates}`
+              : `added ${alg} key ${key.kid}: published now; it signs from ${activates} on servers with BATON_SIGNING_ALG=${alg} (this configuration signs with ${config.signingAlg})`,
+          );
         return 0;
       });
     },
@@ -98,7 +105,15 @@ active key of the configured algorithm would sign (run keys rotate first).`,
         const doc = await backend.keys.read();
         const policy = keyPolicy(config, doc);
         const keys = (doc?.signingKeys ?? []).map(loadSigningKey);
-        if (!keys.some((k) => k.kid === kid)) throw new Error(`no key ${shownValue(kid)} (see keys list)`);
+        const existing = keys.find((k) => k.kid === kid);
+        if (!existing) throw new Error(`no key ${shownValue(kid)} (see keys list)`);
+        if (existing.retiredAt !== null && existing.retiredAt <= now) {
+          // Retiring again would restart its time in the JWKS: leave it as it is.
+          const at = new Date(existing.retiredAt).toISOString();
+          if (values.json) printJson({ kid, retired_at: at, already_retired: true });
+          else out(`${kid} was already retired (${at})`);
+          return 0;
+        }
         const after = keys.map((k) => (k.kid === kid ? { ...k, retiredAt: now } : k));
         if (!keyStates(after, now, policy).signer) {
           throw new Error(
