@@ -8,6 +8,7 @@ import { err, out } from './cli/output.js';
 import { sessionsCommands } from './cli/sessions.js';
 import { usersCommands } from './cli/users.js';
 import { ConfigError } from './config.js';
+import { suggestion } from './suggest.js';
 
 /**
  * `baton <command>`: operator commands on the configured store, with the server's own
@@ -102,12 +103,18 @@ async function run(args: string[]): Promise<number> {
     }
     command = COMMANDS.find((c) => c.name === `${first} ${second}`);
     if (!command) {
-      err(`baton: unknown ${first} command: ${shownArgument(second)}\n\n${groupUsage(first)}`);
+      const names = COMMANDS.filter((c) => c.name.startsWith(`${first} `)).map((c) => c.name.split(' ')[1]!);
+      err(
+        `baton: unknown ${first} command: ${shownArgument(second)}${suggestion(second, names)}\n\n${groupUsage(first)}`,
+      );
       return 2;
     }
     rest = args.slice(2);
   }
-  if (!command) throw new UsageError(`unknown command: ${shownArgument(first)}`);
+  if (!command) {
+    const names = new Set(COMMANDS.map((c) => c.name.split(' ')[0]!));
+    throw new UsageError(`unknown command: ${shownArgument(first)}${suggestion(first, names)}`);
+  }
   const parsed = parse(command, rest);
   if (parsed.values.help) {
     out(commandHelp(command));

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { isSecretVariable } from './config-redact.js';
+import { closest, suggestion } from './suggest.js';
 
 /**
  * The optional configuration file, `baton.config.json` in the working directory or the file
@@ -57,13 +58,14 @@ export function loadEffectiveConfig(env: Env = process.env, cwd: string = proces
   }
 
   const fromFile: Record<string, string> = Object.create(null);
+  const misshapen: string[] = [];
   if (text !== null) {
     const parsed = parseJson(text, path);
     for (const [key, value] of Object.entries(parsed)) {
       // Only names shaped like environment variables: `__proto__` or `constructor` would
       // otherwise reach object internals.
       if (!/^[A-Z][A-Z0-9_]*$/.test(key)) {
-        problems.push(`${path}: unknown key ${JSON.stringify(key).slice(0, 40)}`);
+        misshapen.push(key);
         continue;
       }
       if (key === 'BATON_CONFIG') {
@@ -114,9 +116,14 @@ export function loadEffectiveConfig(env: Env = process.env, cwd: string = proces
     }
   }
   for (const key of Object.keys(fromFile)) {
-    if (known.has(key)) continue;
-    const near = closest(key, [...known]);
-    problems.push(`${path}: unknown key ${key}${near ? ` (did you mean ${near}?)` : ''}`);
+    if (!known.has(key)) problems.push(`${path}: unknown key ${key}${suggestion(key, known)}`);
+  }
+  // Names not shaped like environment variables (`baton_demo`, `__proto__`) are never read.
+  for (const key of misshapen) {
+    const near = closest(key.toUpperCase(), known);
+    problems.push(
+      `${path}: unknown key ${JSON.stringify(key).slice(0, 40)}${near ? ` (did you mean ${near}?)` : ''}`,
+    );
   }
   for (const name of known) {
     if (given(name) !== undefined && sources[name] === undefined) sources[name] = 'environment';
@@ -197,34 +204,4 @@ function fileValue(key: string, value: unknown): string | { problem: string } {
         ? 'a number or a string'
         : 'a string';
   return { problem: `must be ${allowed}, not ${type}` };
-}
-
-/** The known name nearest to a misspelt one (edit distance at most 3), if any. */
-function closest(name: string, candidates: string[]): string | null {
-  let best: string | null = null;
-  let bestDistance = 4;
-  for (const c of candidates) {
-    const d = editDistance(name.toUpperCase(), c);
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(
-        previous[j]! + 1,
-        current[j - 1]! + 1,
-        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }

@@ -121,6 +121,9 @@ describe('baton CLI: help, usage and exit codes', () => {
     const cases: Array<[string[], RegExp]> = [
       [[], /Usage: baton <command>/],
       [['frobnicate'], /unknown command: frobnicate/],
+      [['sesions', 'list'], /unknown command: sesions \(did you mean sessions\?\)/],
+      [['sessions', 'lst'], /unknown sessions command: lst \(did you mean list\?\)/],
+      [['audit', 'tail', '--jsn'], /unknown option --jsn \(did you mean --json\?\)/],
       [['users'], /users needs a command/],
       [['users', 'rename'], /unknown users command: rename/],
       [['sessions', 'list'], /--user <email> is required/],

@@ -333,6 +333,8 @@ describe('configuration file', () => {
         'BATON_DATA_DIR must be a string, not an array',
       ],
     );
+    const lower = problemsOf(() => loadEffectiveConfig({}, folderWith({ baton_demo: false })));
+    assert.match(lower.join('\n'), /unknown key "baton_demo" \(did you mean BATON_DEMO\?\)/);
     // A known setting is never called unknown because another one is wrong.
     const mixed = problemsOf(() => loadEffectiveConfig({}, folderWith({ BATON_DATA_DIR: 'x', PORT: 'abc' })));
     assert.equal(mixed.length, 1, mixed.join('\n'));

@@ -1,4 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { suggestion } from '../suggest.js';
 
 /** A mistake in how the command was called: exit code 2, with the command's usage. */
 export class UsageError extends Error {
@@ -60,7 +61,14 @@ export function parse(command: Command, args: string[]): Parsed {
     const option = /'(-[^'=\s]*)/.exec(String((error as Error).message))?.[1];
     const message =
       code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
-        ? `unknown option ${shownValue(option ?? '')}`.trim()
+        ? `unknown option ${shownValue(option ?? '')}${
+            option?.startsWith('--')
+              ? suggestion(
+                  option,
+                  [...Object.keys(command.options ?? {}), 'help'].map((o) => `--${o}`),
+                )
+              : ''
+          }`.trim()
         : code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
           ? /ambiguous/.test(String((error as Error).message))
             ? `${option} needs a value; one that starts with "-" is written ${option}=VALUE`
