@@ -526,6 +526,15 @@ describe('baton CLI against a running server', () => {
       retired_at?: string;
     }>;
     assert.ok(listed.some((k) => k.kid === added.kid));
+    const rs = JSON.parse(
+      runCli(['keys', 'rotate', '--alg', 'RS256', '--activate-in=0s', '--json'], env).stdout,
+    );
+    const states = JSON.parse(runCli(['keys', 'list', '--json'], env).stdout) as Array<{
+      kid: string;
+      state: string;
+    }>;
+    assert.equal(states.find((k) => k.kid === rs.kid)?.state, 'active on RS256 servers');
+    assert.equal(states.filter((k) => k.state === 'active').length, 1, 'one key signs here');
   });
 });
 

@@ -99,14 +99,16 @@ it('SIGTERM with keep-alive clients: requests in flight are answered, then it ex
       });
     assert.equal((await login()).status, 200); // the pool now holds an idle connection
     const inFlight = Array.from({ length: 5 }, login);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 20));
     const started = Date.now();
     const code = await server.stop('SIGTERM');
     const answers = await Promise.all(inFlight);
     assert.equal(code, 0, server.output().slice(-300));
     assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms: it waited for idle connections`);
+    // Each is answered: 200 if it reached the server before the signal, else the contract's
+    // 503 (on a busy machine some are still on their way); either way the connection closes.
     for (const a of answers) {
-      assert.equal(a.status, 200);
+      assert.ok(a.status === 200 || a.status === 503, String(a.status));
       assert.equal(a.connection, 'close', 'answered with Connection: close');
     }
   } finally {

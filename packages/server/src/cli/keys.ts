@@ -17,7 +17,8 @@ export const keysCommands: Command[] = [
     usage: 'keys list [--json]',
     summary: 'list signing keys and their state',
     help: `States: pending (published, not signing yet), active (signs), superseded (stopped signing,
-still published for its tokens), expired (can go: keys prune).`,
+still published for its tokens), expired (can go: keys prune). A live key of another algorithm
+than BATON_SIGNING_ALG shows as "active on <alg> servers": it signs only where that is set.`,
     options: JSON_OPTION,
     async run({ values }) {
       const config = cliConfig();
@@ -25,10 +26,16 @@ still published for its tokens), expired (can go: keys prune).`,
         const doc = await backend.keys.read();
         const now = systemClock.now();
         const keys = (doc?.signingKeys ?? []).map(loadSigningKey);
-        const rows = keyStates(keys, now, keyPolicy(config, doc)).views.map((v) => ({
+        const policy = keyPolicy(config, doc);
+        const rows = keyStates(keys, now, policy).views.map((v) => ({
           kid: v.key.kid,
           alg: v.key.alg,
-          state: v.state,
+          // keyStates judges from this configuration's algorithm: a live key of another one
+          // has not stopped signing, it signs on the servers configured for it.
+          state:
+            v.state === 'superseded' && v.endedAt === null && v.key.alg !== policy.alg
+              ? `active on ${v.key.alg} servers`
+              : v.state,
           created_at: new Date(v.key.createdAt).toISOString(),
           activates_at: new Date(v.key.activatesAt).toISOString(),
           ...(v.endedAt === null ? {} : { stopped_signing_at: new Date(v.endedAt).toISOString() }),
