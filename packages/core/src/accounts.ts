@@ -39,6 +39,12 @@ export interface Accounts {
   register(email: unknown, password: unknown, context?: RequestContext): Promise<PublicUser>;
   /** The user, or `invalid_credentials` with the same cost whether the e-mail exists or not. */
   authenticate(email: unknown, password: unknown, context?: RequestContext): Promise<PublicUser>;
+  /**
+   * Whether a sign-in `authenticate` returned still stands now that its session is written:
+   * null when it does, else why not (the account was disabled, deleted, or its password
+   * changed since the password was checked). See the login route for the ordering argument.
+   */
+  recheckSignIn(user: PublicUser): Promise<null | 'user_disabled' | 'user_deleted' | 'password_changed'>;
   getUser(id: string): Promise<PublicUser | null>;
   /** Checks the current password, then sets a new one (policy applies); `invalid_credentials` when wrong. */
   changePassword(userId: string, current: unknown, next: unknown, context?: RequestContext): Promise<void>;
@@ -125,6 +131,8 @@ export function createAccounts(deps: AccountDeps): Accounts {
   const dummyHash = hasher.hash(Buffer.from(random.bytes(24)).toString('base64'));
   dummyHash.catch(() => {}); // a failure surfaces at the first use instead
   const dummy = (): Promise<string> => dummyHash;
+  // The hash each sign-in was checked against, kept off the returned object (it never leaves).
+  const checkedHashes = new WeakMap<PublicUser, string>();
 
   return {
     async register(email, password, context = {}) {
@@ -163,7 +171,18 @@ export function createAccounts(deps: AccountDeps): Accounts {
         throw new BatonError('invalid_credentials', 'login failed');
       }
       audit.record({ type: 'login_succeeded', at: clock.now(), userId: user.id, ...context });
-      return toPublic(user);
+      const signedIn = toPublic(user);
+      checkedHashes.set(signedIn, user.passwordHash);
+      return signedIn;
+    },
+
+    async recheckSignIn(signedIn) {
+      const checked = checkedHashes.get(signedIn);
+      if (checked === undefined) throw new Error('recheckSignIn takes what authenticate returned');
+      const now = await users.getUserById(signedIn.id);
+      if (!now) return 'user_deleted';
+      if (now.disabledAt !== null) return 'user_disabled';
+      return now.passwordHash === checked ? null : 'password_changed';
     },
 
     async changePassword(userId, current, next, context = {}) {

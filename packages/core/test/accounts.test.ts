@@ -55,6 +55,36 @@ describe('accounts', () => {
     );
   });
 
+  it('recheckSignIn says whether a sign-in still stands once its session is written', async () => {
+    const { users } = createMemoryStores();
+    const accounts = createAccounts({
+      users,
+      hasher: countingHasher(),
+      clock: createManualClock(),
+      random: systemRandom,
+    });
+    const u = await accounts.register('a@example.test', 'long enough pw');
+    const signIn = () => accounts.authenticate(u.email, 'long enough pw');
+
+    const untouched = await signIn();
+    assert.equal(await accounts.recheckSignIn(untouched), null);
+
+    const beforeChange = await signIn();
+    await accounts.changePassword(u.id, 'long enough pw', 'another long pw');
+    assert.equal(await accounts.recheckSignIn(beforeChange), 'password_changed');
+    assert.equal(await accounts.recheckSignIn(await accounts.authenticate(u.email, 'another long pw')), null);
+
+    const beforeDisable = await accounts.authenticate(u.email, 'another long pw');
+    await accounts.disable(u.id);
+    assert.equal(await accounts.recheckSignIn(beforeDisable), 'user_disabled');
+    await accounts.enable(u.id);
+    const beforeDelete = await accounts.authenticate(u.email, 'another long pw');
+    await accounts.remove(u.id);
+    assert.equal(await accounts.recheckSignIn(beforeDelete), 'user_deleted');
+    // Only what authenticate returned: a look-alike object proves nothing.
+    await assert.rejects(accounts.recheckSignIn({ ...untouched }));
+  });
+
   it('normalises e-mail addresses before uniqueness', async () => {
     const users = createMemoryStores().users;
     const accounts = createAccounts({

@@ -716,23 +716,66 @@ describe('baton config check', () => {
   });
 });
 
-describe('an account disabled or deleted while its password is being checked gets no session', () => {
+describe('an account changed while its password is being checked gets no session', () => {
+  // The change comes at the worst moment: after the password check has read the account,
+  // before the session is written.
+  function hasherActingMidCheck() {
+    const argon2 = createArgon2Hasher();
+    const state: { during: (() => Promise<void>) | null } = { during: null };
+    const hasher = {
+      hash: (password: string) => argon2.hash(password),
+      async verify(hash: string, password: string) {
+        const ok = await argon2.verify(hash, password);
+        const act = state.during;
+        state.during = null;
+        await act?.();
+        return ok;
+      },
+    };
+    return { hasher, state };
+  }
+
+  function revokeReasons(dataDir: string): unknown[] {
+    const db = new Database(join(dataDir, 'baton.db'), { readonly: true });
+    try {
+      return db.prepare('SELECT revoke_reason AS reason FROM sessions ORDER BY created_at').all();
+    } finally {
+      db.close();
+    }
+  }
+
+  it('a password change during sign-in with the old password: refused, and no live session is left', async () => {
+    const { hasher, state } = hasherActingMidCheck();
+    const server = await startTestServer({}, { hasher });
+    try {
+      const email = newEmail();
+      const newPassword = 'a brand new passphrase';
+      await call(server.url, 'POST', '/auth/register', { json: { email, password: PASSWORD } });
+      const owner = await call(server.url, 'POST', '/auth/login', { json: { email, password: PASSWORD } });
+      assert.equal(owner.status, 200);
+      state.during = async () => {
+        const changed = await call(server.url, 'POST', '/auth/password', {
+          json: { current_password: PASSWORD, new_password: newPassword },
+          headers: { authorization: `Bearer ${owner.data.access_token}` },
+        });
+        assert.equal(changed.status, 204, changed.text);
+      };
+      const res = await call(server.url, 'POST', '/auth/login', { json: { email, password: PASSWORD } });
+      assert.equal(state.during, null, 'the password was changed mid-check');
+      assert.equal(res.status, 401, res.text);
+      assert.equal(res.data.error, 'invalid_credentials');
+      // The owner's session (which made the change) lives on; the overtaken one is revoked.
+      assert.deepEqual(revokeReasons(server.dataDir), [{ reason: null }, { reason: 'password_changed' }]);
+      const fresh = await call(server.url, 'POST', '/auth/login', { json: { email, password: newPassword } });
+      assert.equal(fresh.status, 200, 'the new password signs in');
+    } finally {
+      await server.close();
+    }
+  });
+
   for (const action of ['disable', 'delete'] as const) {
     it(`users ${action} during sign-in: the sign-in is refused and no live session is left`, async () => {
-      // The operator acts at the worst moment: after the password check has read the account,
-      // before the session is written.
-      let during: (() => Promise<void>) | null = null;
-      const argon2 = createArgon2Hasher();
-      const hasher = {
-        hash: (password: string) => argon2.hash(password),
-        async verify(hash: string, password: string) {
-          const ok = await argon2.verify(hash, password);
-          const act = during;
-          during = null;
-          await act?.();
-          return ok;
-        },
-      };
+      const { hasher, state } = hasherActingMidCheck();
       const server = await startTestServer({}, { hasher });
       try {
         const email = newEmail();
@@ -741,7 +784,7 @@ describe('an account disabled or deleted while its password is being checked get
           (await call(server.url, 'POST', '/auth/register', { json: { email, password: PASSWORD } })).status,
           201,
         );
-        during = async () => {
+        state.during = async () => {
           const r = await runCliAsync(
             ['users', action, email, ...(action === 'delete' ? ['--yes'] : [])],
             env,
@@ -749,16 +792,12 @@ describe('an account disabled or deleted while its password is being checked get
           assert.equal(r.status, 0, r.stderr);
         };
         const res = await call(server.url, 'POST', '/auth/login', { json: { email, password: PASSWORD } });
-        assert.equal(during, null, 'the operator acted');
+        assert.equal(state.during, null, 'the operator acted');
         assert.equal(res.status, 401, res.text);
         assert.equal(res.data.error, 'invalid_credentials');
-        const db = new Database(join(server.dataDir, 'baton.db'), { readonly: true });
-        try {
-          const sessions = db.prepare('SELECT revoke_reason AS reason FROM sessions').all();
-          assert.deepEqual(sessions, [{ reason: action === 'disable' ? 'user_disabled' : 'user_deleted' }]);
-        } finally {
-          db.close();
-        }
+        assert.deepEqual(revokeReasons(server.dataDir), [
+          { reason: action === 'disable' ? 'user_disabled' : 'user_deleted' },
+        ]);
       } finally {
         await server.close();
       }

@@ -105,13 +105,14 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
         accounts.authenticate(request.body.email, request.body.password, context),
       );
       const tokens = await sessions.start(user.id, { ...context, clientId });
-      // An operator may have disabled or deleted the account while the password was being
-      // checked. Their revocation runs after they mark the account, so a session written
-      // before that is caught by it, and one written after is caught here: none survives.
-      const current = await accounts.findByEmail(user.email);
-      if (current?.id !== user.id || current.disabledAt !== null) {
-        await sessions.revoke(tokens.sessionId, current?.id === user.id ? 'user_disabled' : 'user_deleted');
-        throw new BatonError('invalid_credentials', 'account disabled during sign-in');
+      // While the password was being checked, an operator may have disabled or deleted the
+      // account, or its owner changed the password. Each of those marks the account first and
+      // then ends its sessions, so a session written before the mark is ended by them, and one
+      // written after is caught here: none survives.
+      const changed = await accounts.recheckSignIn(user);
+      if (changed !== null) {
+        await sessions.revoke(tokens.sessionId, changed);
+        throw new BatonError('invalid_credentials', `sign-in overtaken: ${changed}`);
       }
       if (cookieMode) setRefreshCookie(reply, tokens.refreshToken, tokens.refreshTokenExpiresIn);
       return sendTokens(reply, tokens, { includeRefreshToken: !cookieMode });
