@@ -15,6 +15,7 @@ import {
 } from '@baton/core';
 import { makeSession } from '@baton/core/testing';
 import Database from 'better-sqlite3';
+import { table, visible } from '../src/cli/output.js';
 import { createArgon2Hasher } from '../src/passwords.js';
 import { openSqliteBackend } from '../src/sqlite/backend.js';
 import { openDatabase } from '../src/sqlite/database.js';
@@ -429,6 +430,28 @@ describe('baton CLI against a running server', () => {
       assert.match(alg.stdout, /- (algorithm not allowed|malformed)/);
     });
 
+    it('text from the token cannot drive the terminal or fake a verdict line', () => {
+      const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+      const evil = '\u001b[31mRED\u001b[0m\nVALID: fake\r\u202e\u009b2J';
+      const forged = `${b64({ alg: 'EdDSA', typ: 'at+jwt', kid: `\u001b[8mX\nVALID: kid` })}.${b64({ ...claims, iss: evil, [`x\u001b]0;t\u0007`]: evil })}.${'A'.repeat(86)}`;
+      const r = inspect(forged);
+      assert.equal(r.status, 1);
+      assert.doesNotMatch(
+        r.stdout,
+        /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/,
+        'no control character printed',
+      );
+      assert.deepEqual(
+        r.stdout.split('\n').filter((line) => /^(IN)?VALID/.test(line)),
+        ['INVALID:'],
+        'the only verdict line is the real one',
+      );
+      assert.match(r.stdout, /^ {2}iss +\\u\{1b\}\[31mRED\\u\{1b\}\[0m\\u\{a\}VALID: fake/m);
+      assert.match(r.stdout, /unknown key: key \\u\{1b\}\[8mX\\u\{a\}VALID: kid/);
+      // --json is for scripts: the claims as they are, escaped by JSON.
+      assert.equal(JSON.parse(inspect(forged, '--json').stdout).claims.iss, evil);
+    });
+
     it('not a JWT at all, a refresh token, a revoked session', () => {
       const junk = inspect('hello-world');
       assert.equal(junk.status, 1);
@@ -803,4 +826,17 @@ describe('an account changed while its password is being checked gets no session
       }
     });
   }
+});
+
+describe('CLI output', () => {
+  it('shows control characters from stored data escaped: a user agent cannot redraw the terminal', () => {
+    const agent = 'curl\u009b2J\u001b[1A\rVALID\u202e';
+    const [, row] = table(['session', 'user agent'], [['s1', agent]]);
+    assert.equal(row, 's1       curl\\u{9b}2J\\u{1b}[1A\\u{d}VALID\\u{202e}');
+    assert.equal(
+      visible('two\nlines\tand\u0007'),
+      'two\nlines\tand\\u{7}',
+      'line breaks and tabs of our own stay',
+    );
+  });
 });

@@ -8,7 +8,7 @@ import {
 } from '@baton/core';
 import { type Command, JSON_OPTION } from './args.js';
 import { cliConfig, keyPolicy, publishedKeys, withBackend } from './context.js';
-import { isoTime, out, printJson, relativeTime, when } from './output.js';
+import { isoTime, oneLine, out as print, printJson, relativeTime, when } from './output.js';
 import { readSecretFromStdin } from './prompt.js';
 
 const TIME_CLAIMS = new Set(['iat', 'exp', 'nbf', 'auth_time']);
@@ -120,6 +120,8 @@ never printed. Exit code 0 when valid, 1 when not.`,
         return valid ? 0 : 1;
       }
 
+      // Every line here carries text from the token (claims, kid): one line each, inert.
+      const out = (line = ''): void => print(oneLine(line));
       const form = {
         jws: 'signed JWT (JWS)',
         jwe: 'encrypted JWT (JWE)',

@@ -9,7 +9,7 @@ import { parseDuration } from '../config.js';
 import { addSigningKey, removeSigningKeys, retireSigningKey } from '../keys/key-store.js';
 import { type Command, JSON_OPTION, shownValue, text, UsageError } from './args.js';
 import { cliConfig, keyPolicy, withBackend } from './context.js';
-import { err, isoTime, out, printJson, table } from './output.js';
+import { err, isoTime, oneLine, out, printJson, table } from './output.js';
 
 export const keysCommands: Command[] = [
   {
@@ -187,7 +187,7 @@ export const auditCommands: Command[] = [
             .filter(Boolean)
             .join(', ');
           const detail = r.detail ? ` ${JSON.stringify(r.detail)}` : '';
-          out(`${new Date(r.at).toISOString()}  ${r.type.padEnd(20)} ${who}${detail}`);
+          out(oneLine(`${new Date(r.at).toISOString()}  ${r.type.padEnd(20)} ${who}${detail}`));
         }
         return 0;
       });

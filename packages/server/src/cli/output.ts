@@ -1,12 +1,35 @@
 /** How the CLI prints: data to stdout, progress and messages to stderr. */
 
+// Control and format characters a terminal would act on: escapes (colour, cursor moves, clear
+// screen, conceal), carriage returns, bidi overrides, line separators. Lines and tabs are ours.
+const ACTIVE_TEXT = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
+
+/**
+ * Text with what a terminal would act on shown as `\u{1b}` instead. What the CLI prints may
+ * come from anyone (a token's claims, a user agent, an e-mail address): it must not be able to
+ * redraw the screen or fake a line such as `VALID:`.
+ */
+export function visible(text: string): string {
+  return text.replace(ACTIVE_TEXT, (ch) => (ch === '\n' || ch === '\t' ? ch : escaped(ch)));
+}
+
+/** `visible`, and a line break or tab shown escaped too: for a value that must stay on its line. */
+export function oneLine(text: string): string {
+  return text.replace(ACTIVE_TEXT, escaped);
+}
+
+const escaped = (ch: string): string => `\\u{${ch.codePointAt(0)!.toString(16)}}`;
+
 export const out = (line = ''): void => {
-  process.stdout.write(`${line}\n`);
+  process.stdout.write(`${visible(line)}\n`);
 };
 export const err = (line: string): void => {
-  process.stderr.write(`${line}\n`);
+  process.stderr.write(`${visible(line)}\n`);
 };
-export const printJson = (value: unknown): void => out(JSON.stringify(value, null, 2));
+/** JSON escapes what it must; scripts get the text as it is. */
+export const printJson = (value: unknown): void => {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+};
 
 /** `2026-01-01T10:00:00Z`: ISO 8601 without milliseconds. */
 export function isoTime(ms: number): string {
@@ -53,7 +76,7 @@ export function duration(ms: number): string {
 
 /** Left-aligned columns; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string[] {
-  const all = [header, ...rows];
+  const all = [header, ...rows.map((r) => r.map(oneLine))];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   return all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));
 }
