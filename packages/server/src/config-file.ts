@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { type Config, ConfigError, loadConfig } from './config.js';
-import { isSecretVariable } from './config-redact.js';
+import { redactVariable } from './config-redact.js';
 import { closest, suggestion } from './suggest.js';
 
 /**
@@ -59,6 +59,8 @@ export function loadEffectiveConfig(env: Env = process.env, cwd: string = proces
 
   const fromFile: Record<string, string> = Object.create(null);
   const misshapen: string[] = [];
+  // Wrong JSON types, told only once the key is known to be a setting (else: unknown key).
+  const mistyped: Array<[key: string, problem: string]> = [];
   if (text !== null) {
     const parsed = parseJson(text, path);
     for (const [key, value] of Object.entries(parsed)) {
@@ -74,7 +76,7 @@ export function loadEffectiveConfig(env: Env = process.env, cwd: string = proces
       }
       const converted = fileValue(key, value);
       if (typeof converted === 'object') {
-        problems.push(`${path}: ${key} ${converted.problem}`);
+        mistyped.push([key, converted.problem]);
         continue;
       }
       fromFile[key] =
@@ -82,7 +84,11 @@ export function loadEffectiveConfig(env: Env = process.env, cwd: string = proces
           ? resolve(dirname(path), converted)
           : converted;
     }
-    if (Object.keys(fromFile).some(isSecretVariable) && (statSync(path).mode & 0o077) !== 0) {
+    // A secret is anything config output would hide: a secret setting, or a URL's password.
+    const holdsSecrets = Object.entries(fromFile).some(
+      ([key, value]) => redactVariable(key, value) !== value,
+    );
+    if (holdsSecrets && (statSync(path).mode & 0o077) !== 0) {
       warnings.push(`${path} holds secrets and is readable by other users (chmod 600 it)`);
     }
   }
@@ -115,7 +121,10 @@ export function loadEffectiveConfig(env: Env = process.env, cwd: string = proces
       problems.push(name && sources[name] === 'file' ? `${path}: ${problem}` : problem);
     }
   }
-  for (const key of Object.keys(fromFile)) {
+  for (const [key, problem] of mistyped) {
+    if (known.has(key)) problems.push(`${path}: ${key} ${problem}`);
+  }
+  for (const key of [...Object.keys(fromFile), ...mistyped.map(([key]) => key)]) {
     if (!known.has(key)) problems.push(`${path}: unknown key ${key}${suggestion(key, known)}`);
   }
   // Names not shaped like environment variables (`baton_demo`, `__proto__`) are never read.
@@ -188,8 +197,7 @@ function fileValue(key: string, value: unknown): string | { problem: string } {
   }
   if (typeof value === 'boolean' && SWITCH_SETTINGS.has(key)) return value ? 'true' : 'false';
   if (Array.isArray(value) && LIST_SETTINGS.has(key)) {
-    if (!value.every((v) => typeof v === 'string' || typeof v === 'number'))
-      return { problem: 'must be an array of strings' };
+    if (!value.every((v) => typeof v === 'string')) return { problem: 'must be an array of strings' };
     const items = value.map(String);
     if (items.some((v) => v.includes(',')))
       return { problem: 'has an array item containing a comma (give each item separately)' };

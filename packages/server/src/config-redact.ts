@@ -29,12 +29,19 @@ const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
  * `postgres://user:pw@host/db` → `postgres://user:[hidden]@host/db`; `password=…` pairs of a
  * key=value connection string hidden too; other text unchanged.
  */
+// `scheme://user:password@`, the password running to the last `@` before any query or
+// fragment: a password holding `@`, `/`, `:` or a space (unencoded, yet drivers accept it) is
+// hidden whole, never cut at its first odd character.
+const USER_INFO = /^([a-z][a-z0-9+.-]*:\/\/)([^:@?#]*)(?::([^?#]*))?@(?=[^@?#]*(?:[?#]|$))/i;
+
 export function redactUrl(text: string): string {
   // Also covers text that is not a valid URL: anything between `scheme://user:` and `@`.
   // A query string may carry a credential too (`?token=…`): its values are hidden.
   return text
     .replace(/\b(password|passwd|pwd)(\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)/gi, `$1$2${HIDDEN}`)
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/i, `$1${HIDDEN}@`)
+    .replace(USER_INFO, (_m, head: string, user: string, password?: string) =>
+      password === undefined ? `${head}${user}@` : `${head}${user}:${HIDDEN}@`,
+    )
     .replace(
       /^([a-z][a-z0-9+.-]*:\/\/[^?#\s]*\?)([^#\s]*)/i,
       (_m, head: string, q: string) => head + q.replace(/=([^&]*)/g, `=${HIDDEN}`),

@@ -9,6 +9,7 @@ import {
   SIGNING_ALGORITHMS,
   type SigningAlgorithm,
 } from '@baton/core';
+import { parse as parseConnectionString } from 'pg-connection-string';
 import { redactVariable } from './config-redact.js';
 
 /**
@@ -152,6 +153,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if (store === 'postgres') {
     if (!databaseUrl || !/^postgres(ql)?:\/\//.test(databaseUrl)) {
       fail('DATABASE_URL', 'expected a postgres:// URL when BATON_STORE=postgres');
+    } else if (!parsesAsConnectionString(databaseUrl)) {
+      // Found now rather than as "Invalid URL" at start-up; pg's own parser decides.
+      fail(
+        'DATABASE_URL',
+        'is not a URL the PostgreSQL driver can read (percent-encode @ : / # ? and spaces in a password)',
+      );
     }
   }
   const redisUrl = read('REDIS_URL') ?? null;
@@ -362,6 +369,15 @@ function readMetricsConfig(
   else if (hostText !== undefined && hostText !== '127.0.0.1' && portText === undefined)
     fail('BATON_METRICS_HOST', 'expected only together with BATON_METRICS_PORT');
   return Object.freeze({ token, port, host: hostText ?? '127.0.0.1' });
+}
+
+function parsesAsConnectionString(url: string): boolean {
+  try {
+    parseConnectionString(url);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isHttpUrl(text: string): boolean {

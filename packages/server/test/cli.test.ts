@@ -433,14 +433,10 @@ describe('baton CLI against a running server', () => {
     it('text from the token cannot drive the terminal or fake a verdict line', () => {
       const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
       const evil = '\u001b[31mRED\u001b[0m\nVALID: fake\r\u202e\u009b2J';
-      const forged = `${b64({ alg: 'EdDSA', typ: 'at+jwt', kid: `\u001b[8mX\nVALID: kid` })}.${b64({ ...claims, iss: evil, [`x\u001b]0;t\u0007`]: evil })}.${'A'.repeat(86)}`;
+      const forged = `${b64({ alg: 'EdDSA', typ: 'at+jwt', kid: `\u001b[8mX\nVALID: kid` })}.${b64({ ...claims, iss: evil, 'x\u001b]0;t\u0007': evil })}.${'A'.repeat(86)}`;
       const r = inspect(forged);
       assert.equal(r.status, 1);
-      assert.doesNotMatch(
-        r.stdout,
-        /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/,
-        'no control character printed',
-      );
+      assert.doesNotMatch(r.stdout, /[\p{Cc}\p{Cf}](?<!\n)/u, 'no control character printed');
       assert.deepEqual(
         r.stdout.split('\n').filter((line) => /^(IN)?VALID/.test(line)),
         ['INVALID:'],

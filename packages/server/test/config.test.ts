@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, parseDuration } from '../src/config.js';
 import { loadEffectiveConfig } from '../src/config-file.js';
+import { redactUrl } from '../src/config-redact.js';
 import { spawnServer } from './processes.js';
 
 describe('configuration', () => {
@@ -333,6 +334,16 @@ describe('configuration file', () => {
         'BATON_DATA_DIR must be a string, not an array',
       ],
     );
+    // A misspelled key is unknown whatever its value's type (numbers are fine for durations).
+    const misspelt = problemsOf(() => loadEffectiveConfig({}, folderWith({ BATON_ACESS_TOKEN_TTL: 60 })));
+    assert.deepEqual(
+      misspelt.map((p) => p.replace(/^.*?baton\.config\.json: /, '')),
+      ['unknown key BATON_ACESS_TOKEN_TTL (did you mean BATON_ACCESS_TOKEN_TTL?)'],
+    );
+    const listOfNumbers = problemsOf(() =>
+      loadEffectiveConfig({}, folderWith({ BATON_CLIENTS: ['a:b', 5] })),
+    );
+    assert.match(listOfNumbers.join('\n'), /BATON_CLIENTS must be an array of strings/);
     const lower = problemsOf(() => loadEffectiveConfig({}, folderWith({ baton_demo: false })));
     assert.match(lower.join('\n'), /unknown key "baton_demo" \(did you mean BATON_DEMO\?\)/);
     // A known setting is never called unknown because another one is wrong.
@@ -364,6 +375,15 @@ describe('configuration file', () => {
     ]);
     chmodSync(join(folder, 'baton.config.json'), 0o600);
     assert.deepEqual(loadEffectiveConfig({}, folder).warnings, []);
+    // A password inside a connection URL is a secret too; a URL without one is not.
+    for (const [url, warned] of [
+      ['postgres://baton:pw-in-url@db.example/baton', true],
+      ['postgres://baton@db.example/baton', false],
+    ] as const) {
+      const withUrl = folderWith({ BATON_STORE: 'postgres', DATABASE_URL: url });
+      chmodSync(join(withUrl, 'baton.config.json'), 0o644);
+      assert.equal(loadEffectiveConfig({}, withUrl).warnings.length, warned ? 1 : 0, url);
+    }
   });
 
   it('never echoes a secret in a problem', () => {
@@ -377,6 +397,33 @@ describe('configuration file', () => {
     assert.match(text, /BATON_RESOURCE_SERVERS="\[hidden\]" is invalid/);
     assert.match(text, /DATABASE_URL="mysql:\/\/admin:\[hidden\]@db\.example/);
     for (const secret of ['short-secret', 'tiny', 'hunter2']) assert.doesNotMatch(text, new RegExp(secret));
+  });
+
+  it('hides a URL password whole, whatever it holds, and finds a URL the driver cannot read', () => {
+    for (const [url, shown] of [
+      ['postgres://app:pa ss-S3CRET@db:5432/baton', 'postgres://app:[hidden]@db:5432/baton'],
+      ['postgres://app:p@ss-S3CRET@db:5432/baton', 'postgres://app:[hidden]@db:5432/baton'],
+      [
+        'postgres://app:a/b:c-S3CRET@db/baton?sslmode=require',
+        'postgres://app:[hidden]@db/baton?sslmode=[hidden]',
+      ],
+      ['redis://:S3CRET@cache:6379', 'redis://:[hidden]@cache:6379'],
+      ['postgres://app@db/baton', 'postgres://app@db/baton'],
+      ['https://example.test/a@b', 'https://example.test/a@b'],
+    ] as const) {
+      assert.equal(redactUrl(url), shown);
+    }
+    const problems = problemsOf(() =>
+      loadConfig({ BATON_STORE: 'postgres', DATABASE_URL: 'postgres://u:S3CRET pw@db:port/baton' }),
+    );
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(
+      problems[0]!,
+      /^DATABASE_URL="postgres:\/\/u:\[hidden\]@db:port\/baton" is invalid: is not a URL the PostgreSQL driver can read/,
+    );
+    // What the driver reads (an unencoded space or @ in the password) passes.
+    for (const url of ['postgres://u:pa ss@db/baton', 'postgres://u:p@ss@db/baton'])
+      assert.equal(loadConfig({ BATON_STORE: 'postgres', DATABASE_URL: url }).databaseUrl, url);
   });
 
   it('is what the server runs with (npm start reads BATON_CONFIG)', async () => {
