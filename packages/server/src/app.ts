@@ -8,6 +8,7 @@ import { authRoutes } from './http/auth-routes.js';
 import type { ClientRegistry } from './http/clients.js';
 import { registerCors } from './http/cors.js';
 import { demoRoutes } from './http/demo-routes.js';
+import { drainGracefully } from './http/drain.js';
 import { answerClientError, errorHandler, SECURITY_HEADERS, sendError, toBatonError } from './http/errors.js';
 import { parseForm } from './http/form.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './http/json-depth.js';
@@ -64,9 +65,11 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     bodyLimit: BODY_LIMIT,
     // A wrong type is a client error, never silently coerced ("123" is not 123).
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
-    // While closing, requests on open connections get our 503 body (the hook below), not
-    // Fastify's default one.
+    // While closing, a request on a connection still open is served, and its connection closed
+    // after it (the hooks below): a user's refresh is answered rather than shed.
     return503OnClosing: false,
+    // Idle kept-alive connections are closed by drainGracefully, not all at once.
+    forceCloseConnections: false,
     // X-Forwarded-For counts only when it comes from a configured proxy; otherwise the
     // client's IP is the socket's, which a client cannot forge.
     trustProxy: deps.config.trustedProxies?.length ? [...deps.config.trustedProxies] : false,
@@ -133,23 +136,19 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((_request, reply) => sendError(reply, new BatonError('not_found', 'no such route')));
   let closing = false;
+  const drain = drainGracefully(app.server);
   app.addHook('preClose', async () => {
     closing = true;
+    await drain.begin();
   });
-  // A request in flight when closing began is answered, then its connection closed: a client
-  // (or proxy) keeping connections alive would otherwise hold the shutdown open.
+  // A request in flight when closing began, or arriving on a connection that is still open, is
+  // answered, then its connection closed: a client (or proxy) keeping connections alive would
+  // otherwise hold the shutdown open. The stores close only after the last connection has.
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.headers(SECURITY_HEADERS);
-    if (closing) {
-      reply.header('connection', 'close');
-      throw new BatonError('temporarily_unavailable', 'shutting down', {
-        retryAfter: 1,
-        description: 'This instance is shutting down; retry (another instance will answer).',
-      });
-    }
     if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
       throw new BatonError('invalid_request', 'no Host header', {
         description: 'The Host header is missing.',
