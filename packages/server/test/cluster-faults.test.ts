@@ -84,7 +84,13 @@ describe('faults', { skip: missing || false, concurrency: false }, () => {
       await sleep(500);
       pg.stop('fast');
       await sleep(1500);
+      // The readiness probe says so, in the contract's error body, never cached.
+      const probe = await call(urls[0]!, 'GET', '/readyz');
       pg.start();
+      assert.equal(probe.status, 503, probe.text);
+      assert.equal(probe.data.error, 'temporarily_unavailable');
+      assert.equal(probe.headers.get('retry-after'), '5');
+      assert.equal(probe.headers.get('cache-control'), 'no-store');
       // Recovery: every chain completes further refreshes on its own.
       const before = chains.map((c) => c.ok);
       const deadline = Date.now() + 20_000;

@@ -229,6 +229,7 @@ describe('GET /healthz, /readyz and /.well-known/jwks.json', () => {
   it('/readyz answers 200 while the store answers', async () => {
     const r = await call(server.url, 'GET', '/readyz');
     assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers.get('cache-control'), 'no-store', 'a probe answer is never cached');
   });
 
   it('the JWKS holds public keys only, and verifies the RFC 9068 access token of a login', async () => {

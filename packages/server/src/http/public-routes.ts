@@ -1,3 +1,4 @@
+import { BatonError } from '@baton/core';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { healthzDocs, jwksDocs, readyzDocs } from './route-docs.js';
@@ -19,11 +20,13 @@ export function publicRoutes(app: FastifyInstance, { sessions, ready, revocation
     } catch {
       ok = false;
     }
+    // A probe's answer is about this moment: never cached, the failure least of all.
+    reply.header('cache-control', 'no-store');
     if (!ok) {
-      return reply
-        .code(503)
-        .header('retry-after', '5')
-        .send({ error: 'temporarily_unavailable', error_description: 'The store is not answering.' });
+      throw new BatonError('temporarily_unavailable', 'readiness: store not answering', {
+        retryAfter: 5,
+        description: 'The store is not answering.',
+      });
     }
     // `fan-out`: access tokens are checked against the local deny-set fed by Redis;
     // `store`: against the store (no Redis configured, or Redis away).
