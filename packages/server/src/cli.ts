@@ -94,20 +94,19 @@ async function run(args: string[]): Promise<number> {
   let rest = args.slice(1);
   if (!command && GROUPS.includes(first)) {
     if (second === undefined || second === '--help' || second === '-h') {
-      if (second === undefined) {
-        err(`baton: ${first} needs a command\n\n${groupUsage(first)}`);
-        return 2;
-      }
+      if (second === undefined)
+        throw new UsageError(`${first} needs a command`, undefined, groupUsage(first));
       out(groupUsage(first));
       return 0;
     }
     command = COMMANDS.find((c) => c.name === `${first} ${second}`);
     if (!command) {
       const names = COMMANDS.filter((c) => c.name.startsWith(`${first} `)).map((c) => c.name.split(' ')[1]!);
-      err(
-        `baton: unknown ${first} command: ${shownArgument(second)}${suggestion(second, names)}\n\n${groupUsage(first)}`,
+      throw new UsageError(
+        `unknown ${first} command: ${shownArgument(second)}${suggestion(second, names)}`,
+        undefined,
+        groupUsage(first),
       );
-      return 2;
     }
     rest = args.slice(2);
   }
@@ -141,9 +140,11 @@ run(process.argv.slice(2)).then(
     };
     if (error instanceof UsageError) {
       report('usage', [error.message]);
-      const usage = error.command
-        ? `Usage: baton ${error.command.usage}\n(baton ${error.command.name} --help for more)`
-        : overview();
+      const usage =
+        error.usage ??
+        (error.command
+          ? `Usage: baton ${error.command.usage}\n(baton ${error.command.name} --help for more)`
+          : overview());
       err(`baton: ${error.message}\n\n${usage}`);
       process.exitCode = 2;
     } else if (error instanceof ConfigError) {

@@ -106,6 +106,7 @@ describe('baton CLI: help, usage and exit codes', () => {
         ['sessions', 'revoke', jwt],
         ['keys', 'retire', jwt],
         ['inspect', `--${jwt}`],
+        ['keys', 'rotate', '--activate-in', jwt],
       ];
       const results = await runMany(cases, { BATON_DATA_DIR: dir });
       for (const [i, args] of cases.entries()) {
@@ -127,6 +128,8 @@ describe('baton CLI: help, usage and exit codes', () => {
       [['audit', 'tail', '--jsn'], /unknown option --jsn \(did you mean --json\?\)/],
       [['users'], /users needs a command/],
       [['users', 'rename'], /unknown users command: rename/],
+      [['users', '--json'], /unknown users command: --json/],
+      [['audit', 'tail', '-n', '1000000'], /-n: expected a number of events from 1 to 100000/],
       [['sessions', 'list'], /--user <email> is required/],
       [['sessions', 'revoke'], /give a session id or --user/],
       [['sessions', 'list', '--user'], /--user needs a value/],
@@ -162,6 +165,13 @@ describe('baton CLI: help, usage and exit codes', () => {
       assert.match(r.stderr, /Usage: baton/);
       assert.doesNotMatch(printed(r), /hunter2|c2lnbmF0dXJl/);
     }
+    // A group's usage error is one JSON document under --json, like any other.
+    const json = runCli(['users', '--json'], { BATON_DATA_DIR: '/nonexistent/baton' });
+    assert.equal(json.status, 2);
+    assert.deepEqual(JSON.parse(json.stdout), {
+      error: 'usage',
+      problems: ['unknown users command: --json'],
+    });
   });
 });
 
@@ -256,17 +266,20 @@ describe('baton CLI against a running server', () => {
     assert.equal(nobody.status, 1);
     assert.match(nobody.stderr, /no user with e-mail address/);
 
-    const audit = JSON.parse(runCli(['audit', 'tail', '-n', '20', '--json'], env).stdout) as Array<{
+    const audit = JSON.parse(runCli(['audit', 'tail', '-n=20', '--json'], env).stdout) as Array<{
       type: string;
-      sessionId: string;
+      at: string;
+      session_id: string;
       detail: { reason?: string } | null;
     }>;
     assert.ok(
       audit.some(
         (e) =>
-          e.type === 'session_revoked' && e.sessionId === first.session_id && e.detail?.reason === 'admin',
+          e.type === 'session_revoked' && e.session_id === first.session_id && e.detail?.reason === 'admin',
       ),
     );
+    // The same shape as GET /admin/audit gives: snake_case, ISO times.
+    assert.ok(audit.every((e) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(e.at)));
   });
 
   it('sessions revoke --user revokes every session of the user', async () => {

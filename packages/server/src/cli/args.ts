@@ -7,6 +7,8 @@ export class UsageError extends Error {
     message: string,
     /** The command whose usage to print, if known. */
     readonly command?: Command,
+    /** The usage to print when it is not one command's (a group's list of commands). */
+    readonly usage?: string,
   ) {
     super(message);
     this.name = 'UsageError';
@@ -41,7 +43,13 @@ export interface Command {
  * never repeat an argument's value, which might be a password or a token pasted in the
  * wrong place.
  */
-export function parse(command: Command, args: string[]): Parsed {
+export function parse(command: Command, rawArgs: string[]): Parsed {
+  // `-n=5` means what `--n=5` means (parseArgs would read the value as "=5").
+  const args = rawArgs.map((arg) => {
+    const short = /^-([A-Za-z])=(.*)$/s.exec(arg);
+    const long = short && Object.entries(command.options ?? {}).find(([, o]) => o.short === short[1])?.[0];
+    return long ? `--${long}=${short[2]}` : arg;
+  });
   if (args.some((a) => a === '--password' || a.startsWith('--password='))) {
     throw new UsageError(
       'passwords are never taken from the command line: use --password-stdin or answer the prompt',

@@ -5,9 +5,10 @@ import {
   type SigningAlgorithm,
   systemClock,
 } from '@baton/core';
+import { auditEventJson } from '../audit-json.js';
 import { parseDuration } from '../config.js';
 import { addSigningKey, removeSigningKeys, retireSigningKey } from '../keys/key-store.js';
-import { type Command, JSON_OPTION, shownValue, text, UsageError } from './args.js';
+import { type Command, JSON_OPTION, shownArgument, shownValue, text, UsageError } from './args.js';
 import { cliConfig, keyPolicy, withBackend } from './context.js';
 import { err, isoTime, oneLine, out, printJson, table } from './output.js';
 
@@ -64,7 +65,10 @@ than BATON_SIGNING_ALG shows as "active on <alg> servers": it signs only where t
       const delayText = text(values, 'activate-in') ?? '10m';
       const delay = parseDuration(delayText);
       if (delay === null)
-        throw new UsageError(`--activate-in: expected a duration such as 10m, got ${delayText}`, command);
+        throw new UsageError(
+          `--activate-in: expected a duration such as 10m, got ${shownArgument(delayText)}`,
+          command,
+        );
       const config = cliConfig();
       const alg = (text(values, 'alg') ?? config.signingAlg) as SigningAlgorithm;
       if (!SIGNING_ALGORITHMS.includes(alg))
@@ -162,6 +166,9 @@ active key of the configured algorithm would sign (run keys rotate first).`,
   },
 ];
 
+/** Events `audit tail` reads at once: they are all held in memory. For more, the admin endpoint pages. */
+const MAX_AUDIT_TAIL = 100_000;
+
 export const auditCommands: Command[] = [
   {
     name: 'audit tail',
@@ -171,11 +178,13 @@ export const auditCommands: Command[] = [
     options: { ...JSON_OPTION, n: { type: 'string', short: 'n' } },
     async run({ values }, command) {
       const countText = text(values, 'n') ?? '50';
-      if (!/^\d{1,6}$/.test(countText)) throw new UsageError('-n: expected a number of events', command);
+      const count = /^\d{1,7}$/.test(countText) ? Number(countText) : 0;
+      if (count < 1 || count > MAX_AUDIT_TAIL)
+        throw new UsageError(`-n: expected a number of events from 1 to ${MAX_AUDIT_TAIL}`, command);
       return withBackend(cliConfig(), async (backend) => {
-        const rows = (await backend.readAudit(Number(countText))).reverse();
+        const rows = (await backend.readAudit(count)).reverse();
         if (values.json) {
-          printJson(rows);
+          printJson(rows.map(auditEventJson));
           return 0;
         }
         for (const r of rows) {

@@ -1,8 +1,9 @@
 import { AUDIT_EVENT_TYPES, BatonError } from '@baton/core';
 import type { FastifyInstance } from 'fastify';
+import { auditEventJson } from '../audit-json.js';
 import type { AuditFilter, AuditRow } from '../backend.js';
 import { secretEquals } from './clients.js';
-import { bearerToken, hasBearer, isoTime } from './request.js';
+import { bearerToken, hasBearer } from './request.js';
 import { adminAuditDocs } from './route-docs.js';
 
 export interface AdminDeps {
@@ -63,16 +64,7 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
       });
       reply.header('cache-control', 'no-store');
       return {
-        events: rows.map((r) => ({
-          id: r.id,
-          at: isoTime(r.at),
-          type: r.type,
-          user_id: r.userId,
-          session_id: r.sessionId,
-          ip: r.ip,
-          user_agent: r.userAgent,
-          detail: r.detail,
-        })),
+        events: rows.map(auditEventJson),
         // Pass as ?before= for the next (older) page; null when this was the last one.
         next_before: rows.length === limit ? (rows.at(-1)?.id ?? null) : null,
       };
