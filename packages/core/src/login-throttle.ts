@@ -8,7 +8,12 @@ import type { Clock } from './types.js';
  *   at one address is slowed while the owner signing in from elsewhere is not;
  * - per IP, `ipFailuresPerWindow` failures in `window` block that IP until the window ends,
  *   which bounds spraying across many accounts; attempts still being checked count too, but
- *   only for a second, so many concurrent correct logins from one address are not locked out.
+ *   only for a second, so many concurrent correct logins from one address are not locked out;
+ * - per account, `accountFailuresPerWindow` failures in `accountWindow`, from all addresses
+ *   together, block the account until that window ends for every address that has not signed
+ *   in to it successfully in the last `knownFor` (30 days): guessing spread over many
+ *   addresses (a botnet, the /64s of an IPv6 /48) is bounded, and the owner, at an address
+ *   they have signed in from before, is not locked out by it.
  * This adapter keeps state in memory, bounded (`maxEntries`, oldest dropped first); the Redis
  * adapter in the server shares it across instances. Both follow the contract in
  * `@baton/core/testing`.
@@ -18,6 +23,10 @@ export interface LoginThrottleRules {
   maxDelay: number;
   ipFailuresPerWindow: number;
   window: number;
+  accountFailuresPerWindow: number;
+  accountWindow: number;
+  /** How long an address that signed in successfully stays known to the account. */
+  knownFor: number;
 }
 
 export const DEFAULT_LOGIN_THROTTLE: Readonly<LoginThrottleRules> = Object.freeze({
@@ -25,6 +34,9 @@ export const DEFAULT_LOGIN_THROTTLE: Readonly<LoginThrottleRules> = Object.freez
   maxDelay: 15 * 60_000,
   ipFailuresPerWindow: 100,
   window: 15 * 60_000,
+  accountFailuresPerWindow: 50,
+  accountWindow: 15 * 60_000,
+  knownFor: 30 * 86_400_000,
 });
 
 export interface LoginThrottleOptions extends Partial<LoginThrottleRules> {
@@ -41,9 +53,9 @@ export interface LoginThrottle {
    * is a second), only failures block the IP for the rest of the window.
    */
   admit(account: string, ip: string): Promise<number>;
-  /** The admitted attempt succeeded: the pair starts afresh; the IP's place is freed. */
+  /** The admitted attempt succeeded: the pair starts afresh and is known; the IP's and account's places are freed. */
   succeeded(account: string, ip: string): Promise<void>;
-  /** The admitted attempt failed: the IP's place becomes a failure. */
+  /** The admitted attempt failed: the IP's and the account's places become failures. */
   failed(account: string, ip: string): Promise<void>;
 }
 
@@ -52,7 +64,8 @@ interface PairCounter {
   lastAt: number;
 }
 
-interface IpCounter {
+/** Failures in a fixed window, for an IP or an account. */
+interface WindowCounter {
   failures: number;
   /** Admitted attempts whose outcome is not known yet (an attempt that errored stays until the window ends). */
   pending: number;
@@ -66,9 +79,15 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
   const maxDelay = options.maxDelay ?? DEFAULT_LOGIN_THROTTLE.maxDelay;
   const ipLimit = options.ipFailuresPerWindow ?? DEFAULT_LOGIN_THROTTLE.ipFailuresPerWindow;
   const window = options.window ?? DEFAULT_LOGIN_THROTTLE.window;
+  const accountLimit = options.accountFailuresPerWindow ?? DEFAULT_LOGIN_THROTTLE.accountFailuresPerWindow;
+  const accountWindow = options.accountWindow ?? DEFAULT_LOGIN_THROTTLE.accountWindow;
+  const knownFor = options.knownFor ?? DEFAULT_LOGIN_THROTTLE.knownFor;
   const maxEntries = options.maxEntries ?? 100_000;
   const pairs = new Map<string, PairCounter>();
-  const ips = new Map<string, IpCounter>();
+  const ips = new Map<string, WindowCounter>();
+  const accounts = new Map<string, WindowCounter>();
+  /** Pairs with a successful sign-in: when it was. */
+  const known = new Map<string, number>();
 
   const pairKey = (account: string, ip: string): string => `${ip}\0${account}`;
 
@@ -86,11 +105,25 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
     return pairs.get(key);
   }
 
-  /** The IP's counter for the current window; a new window starts from nothing. */
-  function ipCounter(ip: string, now: number): IpCounter {
-    const c = ips.get(ip);
-    if (c && now - c.windowStart < window) return c;
+  /** A counter for the current window; a new window starts from nothing. */
+  function counter(map: Map<string, WindowCounter>, key: string, length: number, now: number): WindowCounter {
+    const c = map.get(key);
+    if (c && now - c.windowStart < length) return c;
     return { failures: 0, pending: 0, windowStart: now, lastAt: now };
+  }
+  const ipCounter = (ip: string, now: number) => counter(ips, ip, window, now);
+  const accountCounter = (account: string, now: number) => counter(accounts, account, accountWindow, now);
+
+  /** The wait a window counter imposes: to the window's end when full, a second when only pending attempts fill it. */
+  function windowWait(c: WindowCounter, limit: number, length: number, now: number): number {
+    if (c.failures >= limit) return c.windowStart + length - now;
+    if (c.failures + c.pending >= limit) return 1000;
+    return 0;
+  }
+
+  function isKnown(key: string, now: number): boolean {
+    const at = known.get(key);
+    return at !== undefined && now - at < knownFor;
   }
 
   function wait(account: string, ip: string, now: number): number {
@@ -99,21 +132,22 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
     if (p && p.failures >= freeFailures) {
       waitMs = Math.max(waitMs, p.lastAt + loginDelay(p.failures - freeFailures, maxDelay) - now);
     }
-    const i = ipCounter(ip, now);
-    if (i.failures >= ipLimit) waitMs = Math.max(waitMs, i.windowStart + window - now);
-    else if (i.failures + i.pending >= ipLimit) waitMs = Math.max(waitMs, 1000);
+    waitMs = Math.max(waitMs, windowWait(ipCounter(ip, now), ipLimit, window, now));
+    if (!isKnown(pairKey(account, ip), now))
+      waitMs = Math.max(waitMs, windowWait(accountCounter(account, now), accountLimit, accountWindow, now));
     return waitMs > 0 ? Math.ceil(waitMs / 1000) : 0;
   }
 
-  function settle(ip: string, failed: boolean): void {
+  function settle(account: string, ip: string, failed: boolean): void {
     const now = clock.now();
-    const i = ipCounter(ip, now);
-    touch(ips, ip, {
-      ...i,
-      pending: Math.max(0, i.pending - 1),
-      failures: i.failures + (failed ? 1 : 0),
+    const settled = (c: WindowCounter): WindowCounter => ({
+      ...c,
+      pending: Math.max(0, c.pending - 1),
+      failures: c.failures + (failed ? 1 : 0),
       lastAt: now,
     });
+    touch(ips, ip, settled(ipCounter(ip, now)));
+    touch(accounts, account, settled(accountCounter(account, now)));
   }
 
   return {
@@ -126,14 +160,17 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
       touch(pairs, key, { failures: (p?.failures ?? 0) + 1, lastAt: now });
       const i = ipCounter(ip, now);
       touch(ips, ip, { ...i, pending: i.pending + 1, lastAt: now });
+      const a = accountCounter(account, now);
+      touch(accounts, account, { ...a, pending: a.pending + 1, lastAt: now });
       return 0;
     },
     async succeeded(account, ip) {
       pairs.delete(pairKey(account, ip));
-      settle(ip, false);
+      touch(known, pairKey(account, ip), clock.now());
+      settle(account, ip, false);
     },
-    async failed(_account, ip) {
-      settle(ip, true);
+    async failed(account, ip) {
+      settle(account, ip, true);
     },
   };
 }

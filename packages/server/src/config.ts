@@ -246,6 +246,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const loginIp = parseRate(read('BATON_LOGIN_IP_FAILURES') ?? '100/15m');
   if (!loginIp)
     fail('BATON_LOGIN_IP_FAILURES', 'expected failed logins per IP per duration, such as 100/15m');
+  const loginAccount = parseRate(read('BATON_LOGIN_ACCOUNT_FAILURES') ?? '50/15m');
+  if (!loginAccount)
+    fail(
+      'BATON_LOGIN_ACCOUNT_FAILURES',
+      'expected failed logins per account (from addresses it has not signed in from) per duration, such as 50/15m',
+    );
   const freeText = read('BATON_LOGIN_FREE_FAILURES') ?? String(DEFAULT_LOGIN_THROTTLE.freeFailures);
   const freeFailures = /^\d{1,3}$/.test(freeText) && Number(freeText) >= 1 ? Number(freeText) : 0;
   if (!freeFailures) fail('BATON_LOGIN_FREE_FAILURES', 'expected a whole number from 1 to 999');
@@ -254,6 +260,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     maxDelay: duration('BATON_LOGIN_MAX_DELAY', '15m'),
     ipFailuresPerWindow: loginIp?.limit ?? 0,
     window: loginIp?.window ?? 0,
+    accountFailuresPerWindow: loginAccount?.limit ?? 0,
+    accountWindow: loginAccount?.window ?? 0,
+    knownFor: DEFAULT_LOGIN_THROTTLE.knownFor,
   });
 
   const adminToken = read('BATON_ADMIN_TOKEN') ?? null;

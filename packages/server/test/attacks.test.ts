@@ -236,6 +236,9 @@ describe('attack catalogue over HTTP', () => {
     const server = await startTestServer({}, { clock: createManualClock(Date.now()) });
     t.after(() => server.close());
     const { email } = await signIn(server.url);
+    // Each request claims another origin in X-Forwarded-For: with no trusted proxy configured
+    // the header is ignored, so the claims buy no fresh attempts.
+    let claimed = 0;
     const from = (localAddress: string, password: string) =>
       new Promise<number>((resolve, reject) => {
         const { hostname, port } = new URL(server.url);
@@ -246,7 +249,10 @@ describe('attack catalogue over HTTP', () => {
             path: '/auth/login',
             method: 'POST',
             localAddress,
-            headers: { 'content-type': 'application/json' },
+            headers: {
+              'content-type': 'application/json',
+              'x-forwarded-for': `10.9.${++claimed % 250}.${claimed % 7}`,
+            },
           },
           (res) => {
             res.resume();
@@ -264,5 +270,18 @@ describe('attack catalogue over HTTP', () => {
     assert.equal(await from('127.0.0.3', PASSWORD), 200, 'the owner is not locked out');
     // Even the right password is refused from the attacking address while it is throttled.
     assert.equal(await from('127.0.0.2', PASSWORD), 429);
+  });
+
+  it('a user agent is kept to its first 256 characters', async () => {
+    const long = `agent/${'x'.repeat(2000)}`;
+    const { tokens } = await signIn(server.url, { 'user-agent': long });
+    const list = await call(server.url, 'GET', '/auth/sessions', {
+      headers: bearer(tokens.data.access_token),
+    });
+    assert.equal(list.status, 200);
+    assert.deepEqual(
+      list.data.sessions.map((x: { user_agent: string }) => x.user_agent),
+      [long.slice(0, 256)],
+    );
   });
 });

@@ -38,6 +38,9 @@ describe('configuration', () => {
       maxDelay: 900_000,
       ipFailuresPerWindow: 100,
       window: 900_000,
+      accountFailuresPerWindow: 50,
+      accountWindow: 900_000,
+      knownFor: 30 * 86_400_000,
     });
     const c = loadConfig({
       BATON_RATE_LIMIT_REGISTER: 'off',
@@ -45,6 +48,7 @@ describe('configuration', () => {
       BATON_LOGIN_IP_FAILURES: '20/1h',
       BATON_LOGIN_FREE_FAILURES: '3',
       BATON_LOGIN_MAX_DELAY: '1h',
+      BATON_LOGIN_ACCOUNT_FAILURES: '200/1d',
     });
     assert.equal(c.rateLimits.register, null);
     assert.deepEqual(c.rateLimits.refresh, { limit: 10, window: 30_000 });
@@ -53,6 +57,9 @@ describe('configuration', () => {
       maxDelay: 3_600_000,
       ipFailuresPerWindow: 20,
       window: 3_600_000,
+      accountFailuresPerWindow: 200,
+      accountWindow: 86_400_000,
+      knownFor: 30 * 86_400_000,
     });
     assert.throws(
       () =>

@@ -26,6 +26,7 @@ describe('rate limits', () => {
         BATON_RATE_LIMIT_TOKEN: '2/1m',
         BATON_TRUSTED_PROXIES: '127.0.0.1',
         BATON_CLIENTS: `svc:${SECRET}`,
+        BATON_LOGIN_ACCOUNT_FAILURES: '10/15m',
       },
       { clock },
     );
@@ -83,6 +84,24 @@ describe('rate limits', () => {
       headers: from('198.51.100.77'),
     });
     assert.equal(owner.status, 200, 'the owner elsewhere is not locked out');
+  });
+
+  it('login: guesses at one account from many addresses are bounded; the owner at a known address is not', async () => {
+    clock.advance(60_000);
+    const home = '198.51.100.78';
+    const { email } = await signIn(server.url, from(home));
+    const login = (password: string, ip: string) =>
+      call(server.url, 'POST', '/auth/login', { json: { email, password }, headers: from(ip) });
+    // Ten addresses of a botnet, one guess each: every one within its own free failures.
+    for (let bot = 1; bot <= 10; bot++)
+      assert.equal((await login('wrong password here', `203.0.113.${bot}`)).status, 401);
+    assertLimited(await login('wrong password here', '203.0.113.11'), 15 * 60);
+    // Even the right password from an address the account has never signed in from waits:
+    // the check is not even made, so the 429 says nothing about the guess.
+    assertLimited(await login(PASSWORD, '203.0.113.12'), 15 * 60);
+    assert.equal((await login(PASSWORD, home)).status, 200, 'the owner signs in where they did before');
+    clock.advance(15 * 60_000);
+    assert.equal((await login(PASSWORD, '203.0.113.12')).status, 200, 'the next window is open');
   });
 
   it('refresh: per session; a refused refresh consumes nothing, forged tokens count for nothing', async () => {

@@ -32,48 +32,80 @@ if now > at then tokens = math.min(limit, tokens + (now - at) * limit / window) 
 if tokens < 1 then return math.ceil((1 - tokens) * window / limit) end
 return 0`;
 
-// The login throttle of @baton/core, atomically: KEYS = pair, ip. Returns 0 (admitted and
-// counted) or the milliseconds to wait. The IP hash holds failures f and pending p of the
-// window that began at start.
+// The login throttle of @baton/core, atomically: KEYS = pair, ip, account, known. Returns 0
+// (admitted and counted) or the milliseconds to wait. The IP and account hashes hold failures
+// f and pending p of the window that began at start; known exists while the pair has signed
+// in successfully within knownFor (it is exempt from the account's window).
 const ADMIT = `
-local free, maxDelay, ipLimit, window, now =
-  tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local free, maxDelay, ipLimit, window, now, accountLimit, accountWindow =
+  tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]),
+  tonumber(ARGV[6]), tonumber(ARGV[7])
+local function windowed(key, length)
+  local f, p, start = unpack(redis.call('HMGET', key, 'f', 'p', 'start'))
+  f, p, start = tonumber(f) or 0, tonumber(p) or 0, tonumber(start)
+  if not start or now - start >= length then return 0, 0, nil end
+  return f, p, start
+end
+local function windowWait(f, p, start, limit, length)
+  if f >= limit then return start + length - now end
+  if f + p >= limit then return 1000 end
+  return 0
+end
+local function hold(key, start, length)
+  if start then
+    redis.call('HINCRBY', key, 'p', 1)
+  else
+    redis.call('HSET', key, 'f', 0, 'p', 1, 'start', now)
+    redis.call('PEXPIRE', key, length)
+  end
+end
 local pf, plast = unpack(redis.call('HMGET', KEYS[1], 'f', 'last'))
-local ipf, ipp, ipstart = unpack(redis.call('HMGET', KEYS[2], 'f', 'p', 'start'))
 pf, plast = tonumber(pf), tonumber(plast)
-ipf, ipp, ipstart = tonumber(ipf) or 0, tonumber(ipp) or 0, tonumber(ipstart)
-if not ipstart or now - ipstart >= window then ipf, ipp, ipstart = 0, 0, nil end
+local ipf, ipp, ipstart = windowed(KEYS[2], window)
+local af, ap, astart = windowed(KEYS[3], accountWindow)
 local wait = 0
 if pf and pf >= free then
   wait = math.max(wait, plast + math.min(maxDelay, 1000 * 2 ^ (pf - free)) - now)
 end
-if ipf >= ipLimit then wait = math.max(wait, ipstart + window - now)
-elseif ipf + ipp >= ipLimit then wait = math.max(wait, 1000) end
+wait = math.max(wait, windowWait(ipf, ipp, ipstart, ipLimit, window))
+if redis.call('EXISTS', KEYS[4]) == 0 then
+  wait = math.max(wait, windowWait(af, ap, astart, accountLimit, accountWindow))
+end
 if wait > 0 then return math.ceil(wait) end
 redis.call('HINCRBY', KEYS[1], 'f', 1)
 redis.call('HSET', KEYS[1], 'last', now)
 redis.call('PEXPIRE', KEYS[1], window + maxDelay)
-if ipstart then
-  redis.call('HINCRBY', KEYS[2], 'p', 1)
-else
-  redis.call('HSET', KEYS[2], 'f', 0, 'p', 1, 'start', now)
-  redis.call('PEXPIRE', KEYS[2], window)
-end
+hold(KEYS[2], ipstart, window)
+hold(KEYS[3], astart, accountWindow)
 return 0`;
 
-// The attempt's outcome: ARGV[1] = 1 when it failed. A success also clears the pair.
+// The attempt's outcome: ARGV[1] = 1 when it failed. A success also clears the pair and marks
+// it known for ARGV[2] ms.
 const SETTLE = `
-if ARGV[1] == '0' then redis.call('DEL', KEYS[1]) end
-if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-if tonumber(redis.call('HGET', KEYS[2], 'p') or '0') > 0 then redis.call('HINCRBY', KEYS[2], 'p', -1) end
-if ARGV[1] == '1' then redis.call('HINCRBY', KEYS[2], 'f', 1) end
+if ARGV[1] == '0' then
+  redis.call('DEL', KEYS[1])
+  redis.call('SET', KEYS[4], '1', 'PX', ARGV[2])
+end
+for i = 2, 3 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    if tonumber(redis.call('HGET', KEYS[i], 'p') or '0') > 0 then redis.call('HINCRBY', KEYS[i], 'p', -1) end
+    if ARGV[1] == '1' then redis.call('HINCRBY', KEYS[i], 'f', 1) end
+  end
+end
 return 0`;
 
 type LimitCommands = Redis & {
   batonTake(key: string, limit: number, window: number, now: number): Promise<number>;
   batonPeek(key: string, limit: number, window: number, now: number): Promise<number>;
-  batonAdmit(pair: string, ip: string, ...args: number[]): Promise<number>;
-  batonSettle(pair: string, ip: string, failed: '0' | '1'): Promise<number>;
+  batonAdmit(pair: string, ip: string, account: string, known: string, ...args: number[]): Promise<number>;
+  batonSettle(
+    pair: string,
+    ip: string,
+    account: string,
+    known: string,
+    failed: '0' | '1',
+    knownFor: number,
+  ): Promise<number>;
 };
 
 export interface RedisLimits {
@@ -107,8 +139,8 @@ export function createRedisLimits(options: {
   redis.on('error', () => {}); // reported per failed command below
   redis.defineCommand('batonTake', { numberOfKeys: 1, lua: TAKE });
   redis.defineCommand('batonPeek', { numberOfKeys: 1, lua: PEEK });
-  redis.defineCommand('batonAdmit', { numberOfKeys: 2, lua: ADMIT });
-  redis.defineCommand('batonSettle', { numberOfKeys: 2, lua: SETTLE });
+  redis.defineCommand('batonAdmit', { numberOfKeys: 4, lua: ADMIT });
+  redis.defineCommand('batonSettle', { numberOfKeys: 4, lua: SETTLE });
   const { clock } = options;
   const local = createMemoryRateLimiter({ clock });
   let reported = false;
@@ -128,6 +160,10 @@ export function createRedisLimits(options: {
   // Keys hold the normalised e-mail address, as the user table does; they expire on their own.
   const pairKey = (account: string, ip: string): string => `${PREFIX}login:${ip}:${account}`;
   const ipKey = (ip: string): string => `${PREFIX}login-ip:${ip}`;
+  const accountKey = (account: string): string => `${PREFIX}login-account:${account}`;
+  const knownKey = (account: string, ip: string): string => `${PREFIX}login-known:${ip}:${account}`;
+  const keys = (account: string, ip: string) =>
+    [pairKey(account, ip), ipKey(ip), accountKey(account), knownKey(account, ip)] as const;
 
   return {
     limiter: {
@@ -151,13 +187,14 @@ export function createRedisLimits(options: {
             async () =>
               seconds(
                 await redis.batonAdmit(
-                  pairKey(account, ip),
-                  ipKey(ip),
+                  ...keys(account, ip),
                   rules.freeFailures,
                   rules.maxDelay,
                   rules.ipFailuresPerWindow,
                   rules.window,
                   clock.now(),
+                  rules.accountFailuresPerWindow,
+                  rules.accountWindow,
                 ),
               ),
             () => fallback.admit(account, ip),
@@ -165,14 +202,14 @@ export function createRedisLimits(options: {
         succeeded: (account, ip) =>
           orLocal(
             async () => {
-              await redis.batonSettle(pairKey(account, ip), ipKey(ip), '0');
+              await redis.batonSettle(...keys(account, ip), '0', rules.knownFor);
             },
             () => fallback.succeeded(account, ip),
           ),
         failed: (account, ip) =>
           orLocal(
             async () => {
-              await redis.batonSettle(pairKey(account, ip), ipKey(ip), '1');
+              await redis.batonSettle(...keys(account, ip), '1', rules.knownFor);
             },
             () => fallback.failed(account, ip),
           ),
