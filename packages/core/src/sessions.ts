@@ -263,7 +263,10 @@ export function createSessions(deps: SessionDeps, config: SessionConfig): Sessio
 
   async function takeGraceAllowance(sessionId: string, generation: number): Promise<void> {
     const limited = deps.refreshLimit?.rule;
-    const rule = { limit: MAX_GRACE_REISSUES, window: Math.max(config.reuseGrace, 1000) };
+    // Refilled by one per grace window: a consumed token is re-issued at most once more in all
+    // the time it can be (its grace window), so the cap is what it says.
+    const grace = Math.max(config.reuseGrace, 1000);
+    const rule = { limit: MAX_GRACE_REISSUES, window: MAX_GRACE_REISSUES * grace };
     const wait = limited
       ? await deps.refreshLimit!.limiter.take(`grace:${sessionId}:${generation}`, rule)
       : 0;
