@@ -1,6 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { AuditEvent } from '@baton/core';
-import type { AuditRow } from './backend.js';
+import type { AuditFilter, AuditRow } from './backend.js';
 
 export interface ReuseWebhookOptions {
   url: string;
@@ -26,6 +26,23 @@ export interface ReuseWebhook {
 }
 
 const MAX_PENDING = 100;
+
+/**
+ * A session's lineage for a reuse report, newest first: its start, its newest rotations and
+ * reuse detections. Only links of the chain count: grace re-issues and the like, which
+ * whoever holds a consumed token can make by the hundred, cannot push the start out.
+ */
+export async function readSessionLineage(
+  readAudit: (limit: number, filter: AuditFilter) => Promise<AuditRow[]>,
+  sessionId: string,
+): Promise<AuditRow[]> {
+  const parts = await Promise.all([
+    readAudit(1, { sessionId, type: 'session_started' }),
+    readAudit(45, { sessionId, type: 'refresh_rotated' }),
+    readAudit(4, { sessionId, type: 'reuse_detected' }),
+  ]);
+  return parts.flat().sort((a, b) => b.id - a.id);
+}
 
 /**
  * `Baton-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`: the receiver

@@ -20,7 +20,7 @@ import { describeFailure } from './http/errors.js';
 import { loadOrCreateKeys } from './keys/key-store.js';
 import { createArgon2Hasher } from './passwords.js';
 import { startPruner } from './pruner.js';
-import { createReuseWebhook } from './reuse-webhook.js';
+import { createReuseWebhook, readSessionLineage } from './reuse-webhook.js';
 import { createRevocationStream } from './revocation-stream.js';
 
 export interface ServerOptions {
@@ -131,7 +131,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const webhook = config.webhook
     ? createReuseWebhook({
         ...config.webhook,
-        readLineage: (sessionId) => backend.readAudit(50, { sessionId }),
+        readLineage: (sessionId) =>
+          readSessionLineage((limit, filter) => backend.readAudit(limit, filter), sessionId),
         flushAudit: () => backend.audit.flush(),
         now: clock.now,
         onError: (message, err) => app?.log.warn(err ? { cause: describeFailure(err) } : {}, message),

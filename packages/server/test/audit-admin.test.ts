@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import type { AuditFilter, AuditRow } from '../src/backend.js';
+import { readSessionLineage } from '../src/reuse-webhook.js';
 import { call, newEmail, PASSWORD, startTestServer, type TestServer } from './helpers.js';
 import { freePort } from './processes.js';
 
@@ -183,4 +185,25 @@ describe('audit admin endpoint and reuse webhook', () => {
       await plain.close();
     }
   });
+});
+
+it('a reuse report keeps the session start however many grace re-issues came before', async () => {
+  const rows: AuditRow[] = [];
+  const add = (type: AuditRow['type'], sessionId = 's1') =>
+    rows.push({ id: rows.length + 1, at: rows.length, type, sessionId } as AuditRow);
+  add('session_started');
+  add('refresh_rotated');
+  for (let i = 0; i < 300; i++) add('refresh_grace_reused');
+  add('refresh_rotated', 'another session');
+  add('reuse_detected');
+  const readAudit = async (limit: number, filter: AuditFilter) =>
+    rows
+      .filter((r) => r.sessionId === filter.sessionId && (!filter.type || r.type === filter.type))
+      .reverse()
+      .slice(0, limit);
+  const lineage = await readSessionLineage(readAudit, 's1');
+  assert.deepEqual(
+    lineage.map((r) => r.type),
+    ['reuse_detected', 'refresh_rotated', 'session_started'],
+  );
 });
