@@ -9,7 +9,14 @@ import type { ClientRegistry } from './http/clients.js';
 import { registerCors } from './http/cors.js';
 import { demoRoutes } from './http/demo-routes.js';
 import { drainGracefully } from './http/drain.js';
-import { answerClientError, errorHandler, SECURITY_HEADERS, sendError, toBatonError } from './http/errors.js';
+import {
+  answerClientError,
+  answerUnmetExpectation,
+  errorHandler,
+  SECURITY_HEADERS,
+  sendError,
+  toBatonError,
+} from './http/errors.js';
 import { parseForm } from './http/form.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './http/json-depth.js';
 import { oauthRoutes } from './http/oauth-routes.js';
@@ -135,6 +142,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   await app.register(cookie);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((_request, reply) => sendError(reply, new BatonError('not_found', 'no such route')));
+  app.server.on('checkExpectation', answerUnmetExpectation);
   let closing = false;
   const drain = drainGracefully(app.server);
   app.addHook('preClose', async () => {

@@ -2,6 +2,9 @@ import { type Config, ConfigError } from './config.js';
 import { loadEffectiveConfig } from './config-file.js';
 import { LOGGER_OPTIONS, startServer } from './server.js';
 
+/** A signal within this long of the first is the same one delivered twice, not a second request. */
+const SAME_SIGNAL_MS = 200;
+
 /** `npm start`: read the configuration (environment over baton.config.json), serve, and stop cleanly on SIGTERM or SIGINT. */
 async function main(): Promise<void> {
   let config: Config;
@@ -19,16 +22,20 @@ async function main(): Promise<void> {
     logger: { ...LOGGER_OPTIONS, level: config.logLevel },
   });
   let closing = false;
+  let firstSignalAt = 0;
   const shutdown = (signal: string): void => {
     if (closing) {
-      // Asked twice (a second Ctrl-C): stop waiting for requests in flight.
-      if (signal !== 'parent exited') {
+      // Asked twice (a second Ctrl-C): stop waiting for requests in flight. Not when the same
+      // signal comes again at once: `npm start` forwards the SIGINT or SIGTERM its process
+      // group already delivered, a few milliseconds later.
+      if (signal !== 'parent exited' && Date.now() - firstSignalAt >= SAME_SIGNAL_MS) {
         server.app.log.warn({ signal }, 'second signal: exiting now');
         process.exit(1);
       }
       return;
     }
     closing = true;
+    firstSignalAt = Date.now();
     server.app.log.info({ signal }, 'shutting down');
     setTimeout(() => process.exit(1), 10_000).unref();
     server.close().then(

@@ -8,7 +8,7 @@ import Fastify, {
 } from 'fastify';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { MetricsConfig } from './config.js';
-import { errorHandler, sendError } from './http/errors.js';
+import { errorHandler, SECURITY_HEADERS, sendError } from './http/errors.js';
 import { isTransient } from './postgres/errors.js';
 
 /**
@@ -238,6 +238,7 @@ function metricsRoute(app: FastifyInstance, scrape: () => Promise<string>, token
     return reply
       .header('content-type', Registry.PROMETHEUS_CONTENT_TYPE)
       .header('cache-control', 'no-store')
+      .headers(SECURITY_HEADERS) // on its own port, no app hook adds them
       .send(text);
   });
 }

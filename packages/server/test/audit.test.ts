@@ -76,7 +76,7 @@ it('keeps the audit trail bounded by age and by count, and the CLI reads it', as
   assert.equal(cli.status, 0, cli.stderr);
   const rows = JSON.parse(cli.stdout);
   assert.equal(rows.length, 3);
-  assert.equal(rows[2].at, 3499);
+  assert.equal(rows[2].at, new Date(3499).toISOString());
   rmSync(dir, { recursive: true, force: true });
 });
 

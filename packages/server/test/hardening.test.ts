@@ -197,6 +197,11 @@ describe('hardening found by attacking the server', () => {
         400,
       ],
       ['no Host', 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n', 400],
+      [
+        'an Expect Node does not meet',
+        `GET /healthz HTTP/1.1\r\n${host}Expect: foo\r\nConnection: close\r\n\r\n`,
+        417,
+      ],
     ];
     for (const [name, request, status] of cases) {
       const response = await raw(request);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { BatonError } from '@baton/core';
+import { SECURITY_HEADERS } from '../src/http/errors.js';
 import { createMetrics, isStoreFailure } from '../src/metrics.js';
 import { bearer, call, newEmail, PASSWORD, signIn, startTestServer } from './helpers.js';
 import { startPrivatePostgres } from './private-services.js';
@@ -35,6 +36,9 @@ async function scrape(
   const reply = await call(base, 'GET', '/metrics', token === null ? {} : { headers: bearer(token) });
   assert.equal(reply.status, 200, reply.text);
   assert.match(reply.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  // On the main port and on its own alike.
+  for (const [name, value] of Object.entries(SECURITY_HEADERS))
+    assert.equal(reply.headers.get(name), value, name);
   return { text: reply.text, series: parse(reply.text) };
 }
 

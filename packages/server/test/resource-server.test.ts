@@ -16,6 +16,7 @@ import {
 import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
+import { SECURITY_HEADERS } from '../src/http/errors.js';
 import { bearer, call, signIn, startTestServer, type TestServer } from './helpers.js';
 import { runCli } from './processes.js';
 
@@ -177,6 +178,20 @@ describe('resource servers', () => {
     assert.notEqual(kid(after), kid(before), 'the new key signs by now');
     assert.deepEqual(failures, [], 'no token failed to verify during the rotation');
     assert.ok(await v.verify(before), 'tokens of the old key still verify');
+  });
+
+  it('the feed carries the security headers like every other response', async () => {
+    const controller = new AbortController();
+    const basic = Buffer.from(`${RS.id}:${RS.secret}`).toString('base64');
+    const r = await fetch(`${baton.url}/oauth/revocations`, {
+      headers: { authorization: `Basic ${basic}` },
+      signal: controller.signal,
+    });
+    controller.abort();
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') ?? '', /^text\/event-stream/);
+    for (const [name, value] of Object.entries(SECURITY_HEADERS))
+      assert.equal(r.headers.get(name), value, name);
   });
 
   it('refuses the feed to callers without a resource-server credential', async () => {

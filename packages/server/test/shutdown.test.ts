@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
@@ -205,6 +206,41 @@ it('SIGTERM under keep-alive refresh load: no request on an open connection is r
     }
   } finally {
     agent.destroy();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+it("a signal delivered twice at once (npm forwards its group's) is one request; a second one later exits 1 at once", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'baton-signals-'));
+  // A request whose body never finishes holds the shutdown open (up to its 10 s limit).
+  const trickle = (url: string) => {
+    const { hostname, port } = new URL(url);
+    const socket = connect(Number(port), hostname, () =>
+      socket.write(
+        `POST /auth/login HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`,
+      ),
+    );
+    socket.on('error', () => {});
+    return socket;
+  };
+  try {
+    const once = await spawnServer({ BATON_DATA_DIR: dataDir });
+    await call(once.url, 'GET', '/healthz'); // an idle kept-alive connection: closing takes 0.5 s
+    process.kill(once.child.pid!, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 5));
+    const code = await once.stop('SIGTERM');
+    assert.equal(code, 0, once.output().slice(-300));
+
+    const twice = await spawnServer({ BATON_DATA_DIR: dataDir });
+    const socket = trickle(twice.url);
+    await new Promise((r) => setTimeout(r, 200));
+    process.kill(twice.child.pid!, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 400));
+    const started = Date.now();
+    assert.equal(await twice.stop('SIGTERM'), 1, 'the second request to stop exits 1');
+    assert.ok(Date.now() - started < 2000, 'at once, not after the request in flight');
+    socket.destroy();
+  } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
 });

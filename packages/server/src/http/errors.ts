@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { BatonError, ERROR_TABLE } from '@baton/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
@@ -107,6 +108,24 @@ export function errorHandler(
  * Answers errors of Node's HTTP parser (headers over the size limit, malformed requests) with
  * our error body instead of Node's or Fastify's, then closes the connection.
  */
+/**
+ * Node answers an `Expect` header other than `100-continue` with a bare 417 of its own, before
+ * any route or hook: this one carries our headers and error body.
+ */
+export function answerUnmetExpectation(_request: IncomingMessage, response: ServerResponse): void {
+  const body = JSON.stringify({
+    error: 'invalid_request',
+    error_description: 'The Expect header is not supported (only 100-continue is).',
+  });
+  response.writeHead(417, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    ...SECURITY_HEADERS,
+    'content-length': String(Buffer.byteLength(body)),
+  });
+  response.end(body);
+}
+
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
   if (!socket.writable) return;
   const [status, reason, description] =

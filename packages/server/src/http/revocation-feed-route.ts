@@ -1,7 +1,8 @@
-import type { RevocationEvent, SessionStore } from '@baton/core';
+import { BatonError, type RevocationEvent, type SessionStore } from '@baton/core';
 import type { FastifyInstance } from 'fastify';
 import type { RevocationStream } from '../revocation-stream.js';
 import { basicCredentials, invalidClient, secretEquals } from './clients.js';
+import { SECURITY_HEADERS } from './errors.js';
 import { revocationFeedDocs } from './route-docs.js';
 
 export interface FeedDeps {
@@ -25,7 +26,9 @@ export function revocationFeedRoute(app: FastifyInstance, deps: FeedDeps): void 
   // Open streams end when the server shuts down, so that SIGTERM is not held up by them;
   // their clients reconnect (to another instance, or to this one once it is back).
   const open = new Set<() => void>();
+  let closing = false;
   app.addHook('preClose', async () => {
+    closing = true;
     for (const end of open) end();
   });
   const options = { schema: revocationFeedDocs, config: { oauth: true } };
@@ -34,6 +37,13 @@ export function revocationFeedRoute(app: FastifyInstance, deps: FeedDeps): void 
     const expected = caller ? servers.get(caller.id) : undefined;
     if (!caller || expected === undefined || !secretEquals(caller.secret, expected)) {
       throw invalidClient('revocation feed caller not authenticated');
+    }
+    // A stream that opened now would hold the shutdown open: its client goes elsewhere.
+    if (closing) {
+      throw new BatonError('temporarily_unavailable', 'feed refused while shutting down', {
+        retryAfter: 1,
+        description: 'This instance is shutting down; connect to another.',
+      });
     }
     const pending: RevocationEvent[] = [];
     let ready = false;
@@ -49,7 +59,7 @@ export function revocationFeedRoute(app: FastifyInstance, deps: FeedDeps): void 
     raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
+      ...SECURITY_HEADERS, // hijacked: the app's hooks no longer add them
       connection: 'keep-alive',
     });
     send('catch-up', catchUp);
