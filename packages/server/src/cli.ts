@@ -4,7 +4,7 @@ import { type Command, parse, shownArgument, UsageError } from './cli/args.js';
 import { inspectCommand } from './cli/inspect.js';
 import { auditCommands, keysCommands } from './cli/keys.js';
 import { configCheckCommand, migrateCommand, pruneCommand } from './cli/maintenance.js';
-import { err, out } from './cli/output.js';
+import { err, out, printJson } from './cli/output.js';
 import { sessionsCommands } from './cli/sessions.js';
 import { usersCommands } from './cli/users.js';
 import { ConfigError } from './config.js';
@@ -134,9 +134,11 @@ run(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     // With --json, scripts get the failure on stdout too, as one JSON document.
-    const json = process.argv.includes('--json');
+    const json = process.argv.some((arg) => arg === '--json' || arg.startsWith('--json='));
+    // Straight to stdout: the problems as they are, escaped by JSON alone (never by `visible`,
+    // whose \u{…} is not JSON).
     const report = (kind: string, problems: string[]): void => {
-      if (json) out(JSON.stringify({ error: kind, problems }));
+      if (json) printJson({ error: kind, problems }, 0);
     };
     if (error instanceof UsageError) {
       report('usage', [error.message]);

@@ -29,10 +29,11 @@ const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
  * `postgres://user:pw@host/db` → `postgres://user:[hidden]@host/db`; `password=…` pairs of a
  * key=value connection string hidden too; other text unchanged.
  */
-// `scheme://user:password@`, the password running to the last `@` before any query or
-// fragment: a password holding `@`, `/`, `:` or a space (unencoded, yet drivers accept it) is
-// hidden whole, never cut at its first odd character.
-const USER_INFO = /^([a-z][a-z0-9+.-]*:\/\/)([^:@?#]*)(?::([^?#]*))?@(?=[^@?#]*(?:[?#]|$))/i;
+// `scheme://user:password@`, the password running to the last `@` in the text: a password
+// holding `@`, `/`, `:`, `?`, `#` or a space (unencoded; some drivers take it, others fail on
+// it, and either way it is shown in errors) is hidden whole, never cut at an odd character. A
+// URL with an `@` further on (in its path) loses a little more than its password: the safe side.
+const USER_INFO = /^([a-z][a-z0-9+.-]*:\/\/)([^:@]*)(?::(.*))?@(?=[^@]*$)/is;
 
 export function redactUrl(text: string): string {
   // Also covers text that is not a valid URL: anything between `scheme://user:` and `@`.

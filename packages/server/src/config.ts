@@ -167,6 +167,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     fail('BATON_REDIS_PREFIX', 'expected 1 to 64 letters, digits or : _ . -');
   if (redisUrl !== null && !/^rediss?:\/\/\S+$/.test(redisUrl))
     fail('REDIS_URL', 'expected a redis:// or rediss:// URL');
+  else if (redisUrl !== null && !URL.canParse(redisUrl))
+    // The Redis client reads it with new URL(): found now rather than as "Invalid URL" at start-up.
+    fail('REDIS_URL', 'is not a URL the Redis client can read (percent-encode @ : / # ? in a password)');
 
   const resourceServers: Array<{ id: string; secret: string }> = [];
   for (const pair of (read('BATON_RESOURCE_SERVERS') ?? '').split(',').filter((p) => p.trim() !== '')) {

@@ -21,7 +21,9 @@ export function suggestion(name: string, candidates: Iterable<string>): string {
   return near === null ? '' : ` (did you mean ${near}?)`;
 }
 
+/** Edits (insert, delete, replace, or swap two neighbours: PROT → PORT is one) between a and b. */
 function editDistance(a: string, b: string): number {
+  let before: number[] = [];
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
@@ -31,7 +33,10 @@ function editDistance(a: string, b: string): number {
         current[j - 1]! + 1,
         previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
       );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        current[j] = Math.min(current[j]!, before[j - 2]! + 1);
     }
+    before = previous;
     previous = current;
   }
   return previous[b.length]!;

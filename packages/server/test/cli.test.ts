@@ -165,6 +165,20 @@ describe('baton CLI: help, usage and exit codes', () => {
       assert.match(r.stderr, /Usage: baton/);
       assert.doesNotMatch(printed(r), /hunter2|c2lnbmF0dXJl/);
     }
+    // A failure whose text holds control or format characters is still JSON (escaped by JSON,
+    // not shown as \u{…}); --json=… counts as --json.
+    const jsonDir = mkdtempSync(join(tmpdir(), 'baton-cli-json-'));
+    for (const args of [
+      ['users', 'disable', 'ann\u202e@example.test', '--json'],
+      ['sessions', 'revoke', 'abc\u007fdef', '--json'],
+      ['users', 'create', 'a@example.test', '--json=yes'],
+    ]) {
+      const r = runCli(args, { BATON_DATA_DIR: jsonDir });
+      assert.ok(r.status === 1 || r.status === 2, `${args.join(' ')}: ${r.status}`);
+      const doc = JSON.parse(r.stdout);
+      assert.ok(Array.isArray(doc.problems) && doc.problems.length > 0, r.stdout);
+    }
+    rmSync(jsonDir, { recursive: true, force: true });
     // A group's usage error is one JSON document under --json, like any other.
     const json = runCli(['users', '--json'], { BATON_DATA_DIR: '/nonexistent/baton' });
     assert.equal(json.status, 2);

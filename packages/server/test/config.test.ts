@@ -351,6 +351,9 @@ describe('configuration file', () => {
       loadEffectiveConfig({}, folderWith({ BATON_CLIENTS: ['a:b', 5] })),
     );
     assert.match(listOfNumbers.join('\n'), /BATON_CLIENTS must be an array of strings/);
+    // Two letters swapped is one slip, even in a short name.
+    const swapped = problemsOf(() => loadEffectiveConfig({}, folderWith({ PROT: 8080 })));
+    assert.match(swapped.join('\n'), /unknown key PROT \(did you mean PORT\?\)/);
     const lower = problemsOf(() => loadEffectiveConfig({}, folderWith({ baton_demo: false })));
     assert.match(lower.join('\n'), /unknown key "baton_demo" \(did you mean BATON_DEMO\?\)/);
     // A known setting is never called unknown because another one is wrong.
@@ -415,6 +418,12 @@ describe('configuration file', () => {
         'postgres://app:[hidden]@db/baton?sslmode=[hidden]',
       ],
       ['redis://:S3CRET@cache:6379', 'redis://:[hidden]@cache:6379'],
+      ['redis://:p?S3CRET@cache:6379', 'redis://:[hidden]@cache:6379'],
+      [
+        'postgres://app:p#S3CRET@db/baton?sslmode=require',
+        'postgres://app:[hidden]@db/baton?sslmode=[hidden]',
+      ],
+      ['https://hook:WH?S3CRET@hooks.example/x', 'https://hook:[hidden]@hooks.example/x'],
       ['postgres://app@db/baton', 'postgres://app@db/baton'],
       ['https://example.test/a@b', 'https://example.test/a@b'],
     ] as const) {
@@ -427,6 +436,12 @@ describe('configuration file', () => {
     assert.match(
       problems[0]!,
       /^DATABASE_URL="postgres:\/\/u:\[hidden\]@db:port\/baton" is invalid: is not a URL the PostgreSQL driver can read/,
+    );
+    const redis = problemsOf(() => loadConfig({ REDIS_URL: 'redis://u:p/S3CRET@cache:6379' }));
+    assert.equal(redis.length, 1, redis.join('\n'));
+    assert.match(
+      redis[0]!,
+      /^REDIS_URL="redis:\/\/u:\[hidden\]@cache:6379" is invalid: is not a URL the Redis client can read/,
     );
     // What the driver reads (an unencoded space or @ in the password) passes.
     for (const url of ['postgres://u:pa ss@db/baton', 'postgres://u:p@ss@db/baton'])

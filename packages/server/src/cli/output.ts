@@ -27,8 +27,8 @@ export const err = (line: string): void => {
   process.stderr.write(`${visible(line)}\n`);
 };
 /** JSON escapes what it must; scripts get the text as it is. */
-export const printJson = (value: unknown): void => {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+export const printJson = (value: unknown, indent = 2): void => {
+  process.stdout.write(`${JSON.stringify(value, null, indent)}\n`);
 };
 
 /** `2026-01-01T10:00:00Z`: ISO 8601 without milliseconds. */
