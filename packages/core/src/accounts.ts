@@ -201,7 +201,13 @@ export function createAccounts(deps: AccountDeps): Accounts {
           description: 'The current password is wrong.',
         });
       }
-      await users.setPasswordHash(userId, await hasher.hash(checked));
+      // Only if the password is still the one just checked: of two changes racing from the
+      // same old password, one wins and the other is told its current password is wrong.
+      if (!(await users.setPasswordHash(userId, await hasher.hash(checked), user.passwordHash))) {
+        throw new BatonError('invalid_credentials', 'password changed meanwhile', {
+          description: 'The current password is wrong.',
+        });
+      }
       audit.record({ type: 'password_changed', at: clock.now(), userId, ...context });
     },
 

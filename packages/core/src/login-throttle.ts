@@ -86,8 +86,15 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
   const pairs = new Map<string, PairCounter>();
   const ips = new Map<string, WindowCounter>();
   const accounts = new Map<string, WindowCounter>();
-  /** Pairs with a successful sign-in: when it was. */
-  const known = new Map<string, number>();
+  /**
+   * Addresses with a successful sign-in, per account: when it was. Unlike the counters, never
+   * pushed out by others' entries (an attacker signing in to an account of their own from
+   * endless addresses would otherwise evict the owner's home): each account keeps its newest
+   * `MAX_KNOWN_PER_ACCOUNT`, and when the whole is full, expired entries go and new ones wait.
+   */
+  const known = new Map<string, Map<string, number>>();
+  let knownEntries = 0;
+  let lastSweep = Number.NEGATIVE_INFINITY;
 
   const pairKey = (account: string, ip: string): string => `${ip}\0${account}`;
 
@@ -121,9 +128,40 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
     return 0;
   }
 
-  function isKnown(key: string, now: number): boolean {
-    const at = known.get(key);
+  function isKnown(account: string, ip: string, now: number): boolean {
+    const at = known.get(account)?.get(ip);
     return at !== undefined && now - at < knownFor;
+  }
+
+  function markKnown(account: string, ip: string, now: number): void {
+    let addresses = known.get(account);
+    if (addresses?.delete(ip)) {
+      addresses.set(ip, now); // known again, and now the account's newest
+      return;
+    }
+    if (knownEntries >= maxEntries && now - lastSweep > 60_000) {
+      lastSweep = now; // a full sweep at most once a minute
+      for (const [a, entries] of known) {
+        for (const [address, at] of entries)
+          if (now - at >= knownFor) {
+            entries.delete(address);
+            knownEntries--;
+          }
+        if (entries.size === 0) known.delete(a);
+      }
+      addresses = known.get(account);
+    }
+    if (knownEntries >= maxEntries) return;
+    if (!addresses) {
+      addresses = new Map();
+      known.set(account, addresses);
+    }
+    if (addresses.size >= MAX_KNOWN_PER_ACCOUNT) {
+      addresses.delete(addresses.keys().next().value as string);
+      knownEntries--;
+    }
+    addresses.set(ip, now);
+    knownEntries++;
   }
 
   function wait(account: string, ip: string, now: number): number {
@@ -133,7 +171,7 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
       waitMs = Math.max(waitMs, p.lastAt + loginDelay(p.failures - freeFailures, maxDelay) - now);
     }
     waitMs = Math.max(waitMs, windowWait(ipCounter(ip, now), ipLimit, window, now));
-    if (!isKnown(pairKey(account, ip), now))
+    if (!isKnown(account, ip, now))
       waitMs = Math.max(waitMs, windowWait(accountCounter(account, now), accountLimit, accountWindow, now));
     return waitMs > 0 ? Math.ceil(waitMs / 1000) : 0;
   }
@@ -166,7 +204,7 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
     },
     async succeeded(account, ip) {
       pairs.delete(pairKey(account, ip));
-      touch(known, pairKey(account, ip), clock.now());
+      markKnown(account, ip, clock.now());
       settle(account, ip, false);
     },
     async failed(account, ip) {
@@ -174,6 +212,9 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
     },
   };
 }
+
+/** Addresses an account keeps as known (its newest sign-ins); older ones are forgotten. */
+export const MAX_KNOWN_PER_ACCOUNT = 32;
 
 /** The wait after `excess` failures beyond the free ones: 1 s, 2 s, 4 s, … up to `maxDelay`. */
 export function loginDelay(excess: number, maxDelay: number): number {

@@ -78,8 +78,11 @@ export interface UserStore {
   createUser(user: UserRecord): Promise<boolean>;
   getUserByEmail(email: string): Promise<UserRecord | null>;
   getUserById(id: string): Promise<UserRecord | null>;
-  /** Replaces the user's password hash. */
-  setPasswordHash(id: string, passwordHash: string): Promise<void>;
+  /**
+   * Replaces the user's password hash if it is still `expected` (the one the current password
+   * was checked against): true when replaced. Of two concurrent changes only one wins.
+   */
+  setPasswordHash(id: string, passwordHash: string, expected: string): Promise<boolean>;
   /**
    * Sets `disabledAt` to `at` unless the user is disabled already. True only for the call
    * that disabled them; false for an unknown user.

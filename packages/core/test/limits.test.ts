@@ -3,11 +3,34 @@ import { describe, it } from 'node:test';
 import { createAttemptQueue, createLoginThrottle } from '../src/login-throttle.js';
 import { addressBucket, createMemoryRateLimiter } from '../src/rate-limit.js';
 import { runLimitsContract } from '../src/testing/limits-contract.js';
+import { createManualClock } from '../src/testing/manual-clock.js';
 
 runLimitsContract('memory', async (clock) => ({
   limiter: createMemoryRateLimiter({ clock }),
   throttle: (rules) => createLoginThrottle({ clock, ...rules }),
 }));
+
+describe('login throttle in memory', () => {
+  it("an attacker's own sign-ins from endless addresses never push the owner's known address out", async () => {
+    const clock = createManualClock();
+    const t = createLoginThrottle({ clock, maxEntries: 100, accountFailuresPerWindow: 5 });
+    await t.admit('owner', 'home');
+    await t.succeeded('owner', 'home');
+    // The attacker's own account, signed in to from thousands of addresses (bounded per account),
+    // and many accounts of theirs (bounded overall: new entries wait, old ones stay).
+    for (let i = 0; i < 5000; i++) {
+      const account = `mine-${i % 200}`;
+      await t.admit(account, `addr-${i}`);
+      await t.succeeded(account, `addr-${i}`);
+    }
+    for (let bot = 0; bot < 5; bot++) {
+      await t.admit('owner', `bot-${bot}`);
+      await t.failed('owner', `bot-${bot}`);
+    }
+    assert.ok((await t.admit('owner', 'bot-5')) > 0, 'the account is closed to new addresses');
+    assert.equal(await t.admit('owner', 'home'), 0, 'the owner is still known at home');
+  });
+});
 
 describe('attempt queue', () => {
   it('runs attempts with one key one at a time, in arrival order, and others alongside', async () => {

@@ -114,9 +114,11 @@ export function createMemoryStores(): { sessions: SessionStore; users: UserStore
       const u = id === undefined ? undefined : users.get(id);
       return u ? { ...u } : null;
     },
-    async setPasswordHash(id, passwordHash) {
+    async setPasswordHash(id, passwordHash, expected) {
       const u = users.get(id);
-      if (u) u.passwordHash = passwordHash;
+      if (!u || u.passwordHash !== expected) return false;
+      u.passwordHash = passwordHash;
+      return true;
     },
     async getUserById(id) {
       const u = users.get(id);

@@ -253,6 +253,20 @@ export function runStoreContract(name: string, open: () => Promise<StoreUnderTes
       assert.equal(await store.users.getUserById('nobody'), null);
     });
 
+    it('replaces a password hash only from the expected one: one of two racing changes wins', async () => {
+      const u = makeUser();
+      await store.users.createUser(u);
+      const results = await Promise.all(
+        ['hash-a', 'hash-b'].map((h) => store.users.setPasswordHash(u.id, h, u.passwordHash)),
+      );
+      assert.deepEqual(results.filter(Boolean).length, 1);
+      const now = (await store.users.getUserById(u.id))!.passwordHash;
+      assert.ok(now === 'hash-a' || now === 'hash-b');
+      assert.equal(await store.users.setPasswordHash(u.id, 'hash-c', u.passwordHash), false, 'stale');
+      assert.equal(await store.users.setPasswordHash('nobody', 'hash-c', now), false, 'unknown user');
+      assert.equal(await store.users.setPasswordHash(u.id, 'hash-c', now), true);
+    });
+
     it('disables a user once, keeping the first time, and leaves others alone', async () => {
       const u = makeUser();
       const other = makeUser();

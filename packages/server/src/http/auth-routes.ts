@@ -208,11 +208,14 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request, reply) => {
       const { claims } = await sessions.authenticate(bearerToken(request));
-      // A stolen access token must not become a password oracle: same throttle as login.
+      // A stolen access token must not become a password oracle: the same throttle as login,
+      // under the same key (the account's address), so guesses here and at login share one
+      // back-off and one budget, and the owner's known addresses are known here too.
       // The policy is public and checked first, so a weak new password is a 400 that costs no
       // throttle attempt: only guesses at the current password are counted.
       checkPasswordPolicy(request.body.new_password);
-      await guarded(`password:${claims.sub}`, limitedAddress(request), () =>
+      const user = await accounts.getUser(claims.sub);
+      await guarded(user ? user.email : `gone:${claims.sub}`, limitedAddress(request), () =>
         accounts.changePassword(
           claims.sub,
           request.body.current_password,
@@ -244,10 +247,15 @@ export function authRoutes(app: FastifyInstance, deps: AppDeps): void {
   });
 }
 
+/**
+ * The throttle's key for an account: its normalised e-mail address, as stored. Login and
+ * password change share it, so they share one back-off, one budget and one set of known
+ * addresses. An address no account can have gets a key no account can have.
+ */
 function safeNormalize(email: string): string {
   try {
     return normalizeEmail(email);
   } catch {
-    return email.slice(0, 320).toLowerCase();
+    return `invalid:${email.slice(0, 320).toLowerCase()}`;
   }
 }

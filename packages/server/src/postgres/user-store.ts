@@ -38,8 +38,13 @@ export function createPostgresUserStore(pool: Pool): UserStore {
       ]);
       return rows[0] ? fromRow(rows[0]) : null;
     },
-    async setPasswordHash(id, passwordHash) {
-      await q('set_password', 'UPDATE baton_users SET password_hash = $1 WHERE id = $2', [passwordHash, id]);
+    async setPasswordHash(id, passwordHash, expected) {
+      const { rowCount } = await q(
+        'set_password',
+        'UPDATE baton_users SET password_hash = $1 WHERE id = $2 AND password_hash = $3',
+        [passwordHash, id, expected],
+      );
+      return rowCount === 1;
     },
     async getUserById(id) {
       const { rows } = await q<UserRow>('user_by_id', 'SELECT * FROM baton_users WHERE id = $1', [id]);

@@ -25,7 +25,7 @@ export function createSqliteUserStore(db: SqliteDatabase): UserStore {
   );
   const byEmail = db.prepare<[string], UserRow>('SELECT * FROM users WHERE email = ?');
   const byId = db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?');
-  const setHash = db.prepare('UPDATE users SET password_hash = ? WHERE id = ?');
+  const setHash = db.prepare('UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?');
   const disable = db.prepare('UPDATE users SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL');
   const enable = db.prepare('UPDATE users SET disabled_at = NULL WHERE id = ? AND disabled_at IS NOT NULL');
   const deleteRow = db.prepare('DELETE FROM users WHERE id = ?');
@@ -47,8 +47,8 @@ export function createSqliteUserStore(db: SqliteDatabase): UserStore {
       const row = byEmail.get(email);
       return row ? fromRow(row) : null;
     },
-    async setPasswordHash(id, passwordHash) {
-      setHash.run(passwordHash, id);
+    async setPasswordHash(id, passwordHash, expected) {
+      return setHash.run(passwordHash, id, expected).changes === 1;
     },
     async getUserById(id) {
       const row = byId.get(id);
