@@ -9,20 +9,14 @@ import type { ClientRegistry } from './http/clients.js';
 import { registerCors } from './http/cors.js';
 import { demoRoutes } from './http/demo-routes.js';
 import { drainGracefully } from './http/drain.js';
-import {
-  answerClientError,
-  answerUnmetExpectation,
-  errorHandler,
-  SECURITY_HEADERS,
-  sendError,
-  toBatonError,
-} from './http/errors.js';
+import { errorHandler, SECURITY_HEADERS, sendError } from './http/errors.js';
 import { parseForm } from './http/form.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './http/json-depth.js';
 import { oauthRoutes } from './http/oauth-routes.js';
 import { registerApiDocs } from './http/openapi.js';
 import { publicRoutes } from './http/public-routes.js';
 import { type FeedDeps, revocationFeedRoute } from './http/revocation-feed-route.js';
+import { answerOddRequests, hardenedServerOptions, REQUEST_TIMEOUT } from './http/server-options.js';
 import { sessionRoutes } from './http/session-routes.js';
 
 export interface AppDeps {
@@ -52,12 +46,6 @@ export interface AppOptions {
   requestTimeout?: number;
 }
 
-/**
- * Bodies here are at most 16 KiB: ten seconds to send one is plenty, and a client trickling
- * bytes to hold connections open (slowloris) is answered 408 and cut off.
- */
-export const REQUEST_TIMEOUT = 10_000;
-
 /** The contract's limit for bodies on auth routes. */
 export const BODY_LIMIT = 16 * 1024;
 
@@ -82,21 +70,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     trustProxy: deps.config.trustedProxies?.length ? [...deps.config.trustedProxies] : false,
     // Long path parameters reach the handler, which answers 401 or 404 as the contract says.
     routerOptions: { maxParamLength: 1024 },
-    // Errors Fastify raises before routing (a malformed URL, say) get our error body too.
-    frameworkErrors: (error, _request, reply) => sendError(reply, toBatonError(error)),
-    // Errors Node's HTTP parser raises (oversize headers, garbage) never reach Fastify.
-    clientErrorHandler: answerClientError,
-    requestTimeout,
-    // Node would answer a Host-less HTTP/1.1 request itself, without our headers or body; the
-    // onRequest hook below gives the same 400 (RFC 9112 §3.2) the way every other error looks.
-    // Node enforces the request timeout only when the headers timeout is no longer, and checks
-    // both this often (its default, 30 s, would let a slow client stay three times as long).
-    http: {
-      requireHostHeader: false,
-      connectionsCheckingInterval: 1000,
-      headersTimeout: requestTimeout,
-      requestTimeout,
-    },
+    ...hardenedServerOptions(requestTimeout),
   });
 
   // JSON on /auth (text/plain is dropped), forms on /oauth (RFC 6749); an empty JSON body
@@ -142,7 +116,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   await app.register(cookie);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((_request, reply) => sendError(reply, new BatonError('not_found', 'no such route')));
-  app.server.on('checkExpectation', answerUnmetExpectation);
+  answerOddRequests(app.server);
   let closing = false;
   const drain = drainGracefully(app.server);
   app.addHook('preClose', async () => {

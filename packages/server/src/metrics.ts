@@ -9,6 +9,7 @@ import Fastify, {
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { MetricsConfig } from './config.js';
 import { errorHandler, SECURITY_HEADERS, sendError } from './http/errors.js';
+import { answerOddRequests, hardenedServerOptions, REQUEST_TIMEOUT } from './http/server-options.js';
 import { isTransient } from './postgres/errors.js';
 
 /**
@@ -204,8 +205,21 @@ export function createMetrics(config: MetricsConfig): Metrics {
 
     async listen() {
       if (config.port === null) return null;
-      listener = Fastify({ logger: false, return503OnClosing: true });
+      listener = Fastify({
+        logger: false,
+        return503OnClosing: true,
+        ...hardenedServerOptions(REQUEST_TIMEOUT),
+      });
+      answerOddRequests(listener.server);
       listener.setErrorHandler(errorHandler);
+      // The main app's hook does the same there: headers on every answer, Host required.
+      listener.addHook('onRequest', async (request, reply) => {
+        reply.headers(SECURITY_HEADERS);
+        if (request.headers.host === undefined && request.raw.httpVersion === '1.1')
+          throw new BatonError('invalid_request', 'no Host header', {
+            description: 'The Host header is missing.',
+          });
+      });
       listener.setNotFoundHandler((_request, reply) => sendError(reply, new BatonError('not_found')));
       metricsRoute(listener, scrape, config.token);
       return listener.listen({ port: config.port, host: config.host });

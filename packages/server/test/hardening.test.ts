@@ -4,7 +4,16 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '@baton/core/testing';
 import { LOGGER_OPTIONS } from '../src/server.js';
-import { bearer, call, newEmail, PASSWORD, signIn, startTestServer, type TestServer } from './helpers.js';
+import {
+  bearer,
+  call,
+  newEmail,
+  PASSWORD,
+  rawExchange,
+  signIn,
+  startTestServer,
+  type TestServer,
+} from './helpers.js';
 
 describe('hardening found by attacking the server', () => {
   let server: TestServer;
@@ -174,16 +183,7 @@ describe('hardening found by attacking the server', () => {
 
   it('every response, down to errors of the HTTP parser, has the security headers and a JSON body', async () => {
     const { hostname, port } = new URL(server.url);
-    const raw = (request: string): Promise<string> =>
-      new Promise((resolve, reject) => {
-        let text = '';
-        const socket = connect(Number(port), hostname, () => socket.end(request));
-        socket.on('data', (d) => {
-          text += d;
-        });
-        socket.on('end', () => resolve(text));
-        socket.on('error', reject);
-      });
+    const raw = (request: string) => rawExchange(server.url, request);
     const host = `Host: ${hostname}:${port}\r\n`;
     const cases: Array<[string, string, number]> = [
       ['ok', `GET /healthz HTTP/1.1\r\n${host}Connection: close\r\n\r\n`, 200],
@@ -197,6 +197,7 @@ describe('hardening found by attacking the server', () => {
         400,
       ],
       ['no Host', 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n', 400],
+      ['CONNECT', `CONNECT ${hostname}:${port} HTTP/1.1\r\n${host}\r\n`, 405],
       [
         'an Expect Node does not meet',
         `GET /healthz HTTP/1.1\r\n${host}Expect: foo\r\nConnection: close\r\n\r\n`,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.js';
@@ -87,3 +88,17 @@ export async function signIn(
 }
 
 export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+/** Sends `request` as raw bytes and returns everything the server wrote before closing. */
+export function rawExchange(base: string, request: string): Promise<string> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const socket = connect(Number(port), hostname, () => socket.end(request));
+    socket.on('data', (d) => {
+      text += d;
+    });
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+  });
+}

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { BatonError } from '@baton/core';
 import { SECURITY_HEADERS } from '../src/http/errors.js';
 import { createMetrics, isStoreFailure } from '../src/metrics.js';
-import { bearer, call, newEmail, PASSWORD, signIn, startTestServer } from './helpers.js';
+import { bearer, call, newEmail, PASSWORD, rawExchange, signIn, startTestServer } from './helpers.js';
 import { startPrivatePostgres } from './private-services.js';
 import { freePort } from './processes.js';
 import { postgresMissing } from './services.js';
@@ -198,6 +198,25 @@ describe('metrics', () => {
       assert.equal(series.get(key('baton_registrations_total')), 1);
       // The metrics port serves nothing else, and its own scrapes are not in the histogram.
       assert.equal((await call(metricsUrl, 'GET', '/auth/me')).status, 404);
+      // Its listener answers odd and broken requests as the main one does: headers, JSON body.
+      const host = `Host: 127.0.0.1:${port}\r\n`;
+      for (const [request, status] of [
+        ['GARBAGE\r\n\r\n', 400],
+        [`GET /metrics HTTP/1.1\r\n${host}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+        [`GET /metrics HTTP/1.1\r\n${host}Expect: foo\r\nConnection: close\r\n\r\n`, 417],
+        ['GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n', 400],
+        [`CONNECT 127.0.0.1:${port} HTTP/1.1\r\n${host}\r\n`, 405],
+      ] as const) {
+        const [head = '', body = ''] = (await rawExchange(metricsUrl, request)).split('\r\n\r\n');
+        assert.match(
+          head,
+          new RegExp(`^HTTP/1.1 ${status} `),
+          `${request.slice(0, 30)}: ${head.split('\r\n')[0]}`,
+        );
+        for (const [name, value] of Object.entries(SECURITY_HEADERS))
+          assert.ok(head.toLowerCase().includes(`${name}: ${value.toLowerCase()}`), `${status}: ${name}`);
+        assert.match(body, /"error":"invalid_request"/, `${status}: ${body}`);
+      }
       const again = (await scrape(metricsUrl, null)).text;
       assert.ok(!again.includes('route="/metrics"'));
       await server.close();

@@ -105,10 +105,6 @@ export function errorHandler(
 }
 
 /**
- * Answers errors of Node's HTTP parser (headers over the size limit, malformed requests) with
- * our error body instead of Node's or Fastify's, then closes the connection.
- */
-/**
  * Node answers an `Expect` header other than `100-continue` with a bare 417 of its own, before
  * any route or hook: this one carries our headers and error body.
  */
@@ -126,14 +122,28 @@ export function answerUnmetExpectation(_request: IncomingMessage, response: Serv
   response.end(body);
 }
 
+/**
+ * Answers errors of Node's HTTP parser (headers over the size limit, malformed requests) with
+ * our error body instead of Node's or Fastify's, then closes the connection.
+ */
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
-  if (!socket.writable) return;
   const [status, reason, description] =
     error.code === 'HPE_HEADER_OVERFLOW'
       ? [431, 'Request Header Fields Too Large', 'The request headers are too large.']
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'Request Timeout', 'The request took too long to arrive.']
         : [400, 'Bad Request', 'The request is malformed.'];
+  answerOnSocket(socket, status, reason, description);
+}
+
+/** Node hands a CONNECT request to 'connect' listeners, or drops it without a word: we answer. */
+export function answerConnect(_request: IncomingMessage, socket: Socket): void {
+  answerOnSocket(socket, 405, 'Method Not Allowed', 'CONNECT is not supported.');
+}
+
+/** An error written straight to the socket (no HTTP machinery is left to do it), then closed. */
+function answerOnSocket(socket: Socket, status: number, reason: string, description: string): void {
+  if (!socket.writable) return;
   const body = JSON.stringify({ error: 'invalid_request', error_description: description });
   const headers = Object.entries({
     'content-type': 'application/json; charset=utf-8',
