@@ -210,6 +210,57 @@ it('SIGTERM under keep-alive refresh load: no request on an open connection is r
   }
 });
 
+it('SIGTERM on a busy server: connections already waiting to be accepted are served, not reset', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'baton-accept-queue-'));
+  const server = await spawnServer({ BATON_DATA_DIR: dataDir, BATON_RATE_LIMIT_REFRESH: 'off' });
+  const agent = new Agent({ keepAlive: true, maxSockets: 20 });
+  try {
+    const chains: string[] = [];
+    for (let i = 0; i < 20; i++) chains.push((await signIn(server.url)).tokens.data.refresh_token);
+    let stop = false;
+    const load = chains.map(async (token) => {
+      let current = token;
+      while (!stop) {
+        const r = await postJson(agent, `${server.url}/auth/refresh`, { refresh_token: current });
+        if (r.status !== 200) return;
+        current = r.data.refresh_token;
+      }
+    });
+    // A probe opens a fresh connection every few milliseconds, as new users would.
+    const { hostname, port } = new URL(server.url);
+    let signalledAt = Number.POSITIVE_INFINITY;
+    const resetAfterConnect: string[] = [];
+    const probes: Promise<void>[] = [];
+    const probe = () =>
+      new Promise<void>((resolve) => {
+        let connectedAt = 0;
+        const socket = connect(Number(port), hostname, () => {
+          connectedAt = Date.now();
+          socket.write(`GET /healthz HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: close\r\n\r\n`);
+        });
+        socket.on('data', () => {});
+        socket.on('error', (error: NodeJS.ErrnoException) => {
+          // Connected before the signal, then reset: it was waiting in the accept queue.
+          if (connectedAt > 0 && connectedAt < signalledAt) resetAfterConnect.push(String(error.code));
+          resolve();
+        });
+        socket.on('close', () => resolve());
+      });
+    const prober = setInterval(() => probes.push(probe()), 3);
+    await new Promise((r) => setTimeout(r, 700));
+    signalledAt = Date.now();
+    const code = await server.stop('SIGTERM');
+    clearInterval(prober);
+    stop = true;
+    await Promise.all([...load, ...probes]);
+    assert.equal(code, 0, server.output().slice(-300));
+    assert.deepEqual(resetAfterConnect, [], `${probes.length} probes`);
+  } finally {
+    agent.destroy();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
 it("a signal delivered twice at once (npm forwards its group's) is one request; a second one later exits 1 at once", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'baton-signals-'));
   // A request whose body never finishes holds the shutdown open (up to its 10 s limit).

@@ -8,6 +8,14 @@ import type { Socket } from 'node:net';
 export const IDLE_GRACE_MS = 500;
 
 /**
+ * Before the listening socket closes, connections keep being accepted until none has come for
+ * `ACCEPT_QUIET_MS` (at most `ACCEPT_WINDOW_MS`): the kernel resets whatever still waits in the
+ * accept queue when it closes, and a busy server can have a queue.
+ */
+export const ACCEPT_QUIET_MS = 50;
+export const ACCEPT_WINDOW_MS = 1000;
+
+/**
  * Closing without resetting kept-alive connections under a client's feet.
  *
  * Node's `server.close()` destroys every idle keep-alive connection at once. A busy client
@@ -20,8 +28,10 @@ export const IDLE_GRACE_MS = 500;
  */
 export function drainGracefully(server: Server, idleGrace = IDLE_GRACE_MS): { begin(): Promise<void> } {
   const connections = new Map<Socket, { busy: number; idleSince: number }>();
+  let lastAccepted = 0;
   server.on('connection', (socket: Socket) => {
-    connections.set(socket, { busy: 0, idleSince: Date.now() });
+    lastAccepted = Date.now();
+    connections.set(socket, { busy: 0, idleSince: lastAccepted });
     socket.once('close', () => connections.delete(socket));
   });
   server.on('request', (request, response) => {
@@ -51,9 +61,17 @@ export function drainGracefully(server: Server, idleGrace = IDLE_GRACE_MS): { be
       );
       sweep.unref();
       // Connections the kernel has completed but Node has not yet accepted would be reset when
-      // the listening socket closes. The signal that began closing was handled in a poll phase;
-      // two immediates later, another poll phase has accepted them, and they are served.
-      for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+      // the listening socket closes: accept until the queue is quiet, and serve them (their
+      // answers say Connection: close). Each check follows a poll phase (timer, then
+      // immediate), so a loop too busy to accept is not mistaken for an empty queue.
+      const began = Date.now();
+      let quietSince = began;
+      while (Date.now() - began < ACCEPT_WINDOW_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        await new Promise((resolve) => setImmediate(resolve));
+        quietSince = Math.max(quietSince, lastAccepted);
+        if (Date.now() - quietSince >= ACCEPT_QUIET_MS) break;
+      }
     },
   };
 }
