@@ -108,7 +108,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   };
   const fail = (name: string, allowed: string): void => {
     // Secrets are never echoed, not even a wrong one (config-redact.ts).
-    const shown = JSON.stringify(redactVariable(name, env[name] ?? '')).slice(0, 60);
+    const quoted = JSON.stringify(redactVariable(name, env[name] ?? ''));
+    const shown = quoted.length > 80 ? `${quoted.slice(0, 78)}…"` : quoted;
     problems.push(`${name}=${shown} is invalid: ${allowed}`);
   };
 
@@ -153,12 +154,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if (store === 'postgres') {
     if (!databaseUrl || !/^postgres(ql)?:\/\//.test(databaseUrl)) {
       fail('DATABASE_URL', 'expected a postgres:// URL when BATON_STORE=postgres');
-    } else if (!parsesAsConnectionString(databaseUrl)) {
+    } else {
       // Found now rather than as "Invalid URL" at start-up; pg's own parser decides.
-      fail(
-        'DATABASE_URL',
-        'is not a URL the PostgreSQL driver can read (percent-encode @ : / # ? and spaces in a password)',
-      );
+      const problem = connectionStringProblem(databaseUrl);
+      if (problem) fail('DATABASE_URL', problem);
     }
   }
   const redisUrl = read('REDIS_URL') ?? null;
@@ -167,9 +166,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     fail('BATON_REDIS_PREFIX', 'expected 1 to 64 letters, digits or : _ . -');
   if (redisUrl !== null && !/^rediss?:\/\/\S+$/.test(redisUrl))
     fail('REDIS_URL', 'expected a redis:// or rediss:// URL');
-  else if (redisUrl !== null && !URL.canParse(redisUrl))
-    // The Redis client reads it with new URL(): found now rather than as "Invalid URL" at start-up.
-    fail('REDIS_URL', 'is not a URL the Redis client can read (percent-encode @ : / # ? in a password)');
+  else if (redisUrl !== null) {
+    const problem = redisUrlProblem(redisUrl);
+    if (problem) fail('REDIS_URL', problem);
+  }
 
   const resourceServers: Array<{ id: string; secret: string }> = [];
   for (const pair of (read('BATON_RESOURCE_SERVERS') ?? '').split(',').filter((p) => p.trim() !== '')) {
@@ -383,12 +383,35 @@ function readMetricsConfig(
   return Object.freeze({ token, port, host: hostText ?? '127.0.0.1' });
 }
 
-function parsesAsConnectionString(url: string): boolean {
+/**
+ * What the Redis client would choke on at start-up, found now: it reads the URL with new URL(),
+ * percent-decodes the user and password, and takes the path as a database number.
+ */
+function redisUrlProblem(url: string): string | null {
+  if (!URL.canParse(url))
+    return 'is not a URL the Redis client can read (percent-encode @ : / # ? in a password)';
+  const u = new URL(url);
+  try {
+    decodeURIComponent(u.username);
+    decodeURIComponent(u.password);
+  } catch {
+    return 'has a malformed percent-escape in its user or password';
+  }
+  if (!/^\/?(\d{1,4})?$/.test(u.pathname))
+    return 'has a path that is not a database number (redis://host:6379/0)';
+  return null;
+}
+
+function connectionStringProblem(url: string): string | null {
   try {
     parseConnectionString(url);
-    return true;
-  } catch {
-    return false;
+    return null;
+  } catch (error) {
+    // The driver reads sslcert, sslkey and sslrootcert files while it parses.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR')
+      return `names a file (sslcert, sslkey or sslrootcert) that cannot be read (${code})`;
+    return 'is not a URL the PostgreSQL driver can read (percent-encode @ : / # ? and spaces in a password)';
   }
 }
 

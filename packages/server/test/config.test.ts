@@ -443,6 +443,29 @@ describe('configuration file', () => {
       redis[0]!,
       /^REDIS_URL="redis:\/\/u:\[hidden\]@cache:6379" is invalid: is not a URL the Redis client can read/,
     );
+    for (const [url, why] of [
+      ['redis://:S3C%ZZ@cache:6379', /malformed percent-escape/],
+      ['redis://cache:6379/abc', /not a database number/],
+    ] as const) {
+      const p = problemsOf(() => loadConfig({ REDIS_URL: url }));
+      assert.equal(p.length, 1, url);
+      assert.match(p[0]!, why);
+      assert.doesNotMatch(p[0]!, /S3C/);
+    }
+    const cert = problemsOf(() =>
+      loadConfig({
+        BATON_STORE: 'postgres',
+        DATABASE_URL: 'postgres://u:S3CRET@db/baton?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem',
+      }),
+    );
+    assert.equal(cert.length, 1);
+    assert.match(cert[0]!, /names a file \(sslcert, sslkey or sslrootcert\) that cannot be read \(ENOENT\)$/);
+    assert.match(
+      cert[0]!,
+      /^DATABASE_URL="[^"]*"/,
+      'the value shown is quoted whole, or cut with its quote kept',
+    );
+    assert.doesNotMatch(cert[0]!, /S3CRET/);
     // What the driver reads (an unencoded space or @ in the password) passes.
     for (const url of ['postgres://u:pa ss@db/baton', 'postgres://u:p@ss@db/baton'])
       assert.equal(loadConfig({ BATON_STORE: 'postgres', DATABASE_URL: url }).databaseUrl, url);
