@@ -136,6 +136,13 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
         description: 'The Host header is missing.',
       });
     }
+    // RFC 9112 §3.2: more than one Host is a 400 (Node keeps the first; cookie mode reads it).
+    // `*` names no resource (only OPTIONS may use it, and no route answers OPTIONS *).
+    if (hostLines(request.raw.rawHeaders) > 1 || request.raw.url === '*') {
+      throw new BatonError('invalid_request', 'several Host headers or an asterisk target', {
+        description: 'The request must have one Host header and a path.',
+      });
+    }
     // We do not decode compressed bodies; reading gzip as JSON would only confuse.
     const encoding = request.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
@@ -162,4 +169,10 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   if (deps.admin) adminRoutes(app, deps.admin);
   if (deps.config.demo) demoRoutes(app);
   return app;
+}
+
+function hostLines(rawHeaders: string[]): number {
+  let n = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'host') n++;
+  return n;
 }

@@ -199,6 +199,12 @@ describe('hardening found by attacking the server', () => {
       ['no Host', 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n', 400],
       ['CONNECT', `CONNECT ${hostname}:${port} HTTP/1.1\r\n${host}\r\n`, 405],
       [
+        'two Host headers',
+        `GET /healthz HTTP/1.1\r\n${host}Host: evil.example\r\nConnection: close\r\n\r\n`,
+        400,
+      ],
+      ['an asterisk target', `GET * HTTP/1.1\r\n${host}Connection: close\r\n\r\n`, 400],
+      [
         'an Expect Node does not meet',
         `GET /healthz HTTP/1.1\r\n${host}Expect: foo\r\nConnection: close\r\n\r\n`,
         417,
