@@ -87,14 +87,13 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
   const ips = new Map<string, WindowCounter>();
   const accounts = new Map<string, WindowCounter>();
   /**
-   * Addresses with a successful sign-in, per account: when it was. Unlike the counters, never
-   * pushed out by others' entries (an attacker signing in to an account of their own from
-   * endless addresses would otherwise evict the owner's home): each account keeps its newest
-   * `MAX_KNOWN_PER_ACCOUNT`, and when the whole is full, expired entries go and new ones wait.
+   * Addresses with a successful sign-in, per account: when it was. Each account keeps its
+   * newest `MAX_KNOWN_PER_ACCOUNT`, so one account signed in to from endless addresses pushes
+   * out only its own. Past `maxEntries` in all, the accounts whose last sign-in is oldest are
+   * forgotten first (never the newest: a full table still learns new sign-ins).
    */
   const known = new Map<string, Map<string, number>>();
   let knownEntries = 0;
-  let lastSweep = Number.NEGATIVE_INFINITY;
 
   const pairKey = (account: string, ip: string): string => `${ip}\0${account}`;
 
@@ -135,33 +134,22 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
 
   function markKnown(account: string, ip: string, now: number): void {
     let addresses = known.get(account);
-    if (addresses?.delete(ip)) {
-      addresses.set(ip, now); // known again, and now the account's newest
-      return;
-    }
-    if (knownEntries >= maxEntries && now - lastSweep > 60_000) {
-      lastSweep = now; // a full sweep at most once a minute
-      for (const [a, entries] of known) {
-        for (const [address, at] of entries)
-          if (now - at >= knownFor) {
-            entries.delete(address);
-            knownEntries--;
-          }
-        if (entries.size === 0) known.delete(a);
-      }
-      addresses = known.get(account);
-    }
-    if (knownEntries >= maxEntries) return;
-    if (!addresses) {
-      addresses = new Map();
-      known.set(account, addresses);
-    }
+    if (addresses) {
+      known.delete(account); // the account is now the most recent
+      if (addresses.delete(ip)) knownEntries--;
+    } else addresses = new Map();
+    known.set(account, addresses);
     if (addresses.size >= MAX_KNOWN_PER_ACCOUNT) {
       addresses.delete(addresses.keys().next().value as string);
       knownEntries--;
     }
     addresses.set(ip, now);
     knownEntries++;
+    for (const [oldest, entries] of known) {
+      if (knownEntries <= maxEntries || oldest === account) break;
+      known.delete(oldest);
+      knownEntries -= entries.size;
+    }
   }
 
   function wait(account: string, ip: string, now: number): number {

@@ -11,24 +11,40 @@ runLimitsContract('memory', async (clock) => ({
 }));
 
 describe('login throttle in memory', () => {
-  it("an attacker's own sign-ins from endless addresses never push the owner's known address out", async () => {
+  async function underAttack(t: ReturnType<typeof createLoginThrottle>, account: string): Promise<void> {
+    for (let bot = 0; bot < 5; bot++) {
+      await t.admit(account, `bot-${bot}`);
+      await t.failed(account, `bot-${bot}`);
+    }
+    assert.ok((await t.admit(account, 'bot-5')) > 0, 'the account is closed to new addresses');
+  }
+
+  it("one account signed in to from endless addresses never pushes another's known address out", async () => {
     const clock = createManualClock();
     const t = createLoginThrottle({ clock, maxEntries: 100, accountFailuresPerWindow: 5 });
     await t.admit('owner', 'home');
     await t.succeeded('owner', 'home');
-    // The attacker's own account, signed in to from thousands of addresses (bounded per account),
-    // and many accounts of theirs (bounded overall: new entries wait, old ones stay).
     for (let i = 0; i < 5000; i++) {
-      const account = `mine-${i % 200}`;
-      await t.admit(account, `addr-${i}`);
-      await t.succeeded(account, `addr-${i}`);
+      await t.admit('mine', `addr-${i}`);
+      await t.succeeded('mine', `addr-${i}`);
     }
-    for (let bot = 0; bot < 5; bot++) {
-      await t.admit('owner', `bot-${bot}`);
-      await t.failed('owner', `bot-${bot}`);
-    }
-    assert.ok((await t.admit('owner', 'bot-5')) > 0, 'the account is closed to new addresses');
+    await underAttack(t, 'owner');
     assert.equal(await t.admit('owner', 'home'), 0, 'the owner is still known at home');
+  });
+
+  it('a full table still learns new sign-ins, forgetting the accounts least recently signed in to', async () => {
+    const clock = createManualClock();
+    const t = createLoginThrottle({ clock, maxEntries: 100, accountFailuresPerWindow: 5 });
+    for (let i = 0; i < 100; i++) {
+      await t.admit(`user-${i % 50}`, `addr-${i}`);
+      await t.succeeded(`user-${i % 50}`, `addr-${i}`);
+    }
+    clock.advance(3_600_000);
+    await t.admit('alice', 'home');
+    await t.succeeded('alice', 'home');
+    clock.advance(86_400_000);
+    await underAttack(t, 'alice');
+    assert.equal(await t.admit('alice', 'home'), 0, 'alice, signed in yesterday, is known at home');
   });
 });
 

@@ -137,10 +137,17 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
       });
     }
     // RFC 9112 §3.2: more than one Host is a 400 (Node keeps the first; cookie mode reads it).
-    // `*` names no resource (only OPTIONS may use it, and no route answers OPTIONS *).
-    if (hostLines(request.raw.rawHeaders) > 1 || request.raw.url === '*') {
-      throw new BatonError('invalid_request', 'several Host headers or an asterisk target', {
-        description: 'The request must have one Host header and a path.',
+    if (hostLines(request.raw.rawHeaders) > 1) {
+      throw new BatonError('invalid_request', 'several Host headers', {
+        description: 'The request must have exactly one Host header.',
+      });
+    }
+    // `*` names the server as a whole, and only OPTIONS may ask about it (RFC 9110 §9.3.7).
+    if (request.raw.url === '*') {
+      if (request.method === 'OPTIONS')
+        return reply.code(204).header('allow', 'GET, HEAD, POST, DELETE, OPTIONS').send();
+      throw new BatonError('invalid_request', 'asterisk target', {
+        description: 'Only OPTIONS may name the server as a whole (*); other requests need a path.',
       });
     }
     // We do not decode compressed bodies; reading gzip as JSON would only confuse.

@@ -397,7 +397,7 @@ function redisUrlProblem(url: string): string | null {
   } catch {
     return 'has a malformed percent-escape in its user or password';
   }
-  if (!/^\/?(\d{1,4})?$/.test(u.pathname))
+  if (!/^\/?(\d+\/?)?$/.test(u.pathname))
     return 'has a path that is not a database number (redis://host:6379/0)';
   return null;
 }

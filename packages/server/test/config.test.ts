@@ -466,6 +466,8 @@ describe('configuration file', () => {
       'the value shown is quoted whole, or cut with its quote kept',
     );
     assert.doesNotMatch(cert[0]!, /S3CRET/);
+    for (const url of ['redis://cache:6379/0/', 'redis://cache:6379/12345', 'rediss://[::1]:6380/2?family=6'])
+      assert.equal(loadConfig({ REDIS_URL: url }).redisUrl, url, url);
     // What the driver reads (an unencoded space or @ in the password) passes.
     for (const url of ['postgres://u:pa ss@db/baton', 'postgres://u:p@ss@db/baton'])
       assert.equal(loadConfig({ BATON_STORE: 'postgres', DATABASE_URL: url }).databaseUrl, url);

@@ -204,6 +204,7 @@ describe('hardening found by attacking the server', () => {
         400,
       ],
       ['an asterisk target', `GET * HTTP/1.1\r\n${host}Connection: close\r\n\r\n`, 400],
+      ['OPTIONS *', `OPTIONS * HTTP/1.1\r\n${host}Connection: close\r\n\r\n`, 204],
       [
         'an Expect Node does not meet',
         `GET /healthz HTTP/1.1\r\n${host}Expect: foo\r\nConnection: close\r\n\r\n`,
