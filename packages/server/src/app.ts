@@ -9,14 +9,19 @@ import type { ClientRegistry } from './http/clients.js';
 import { registerCors } from './http/cors.js';
 import { demoRoutes } from './http/demo-routes.js';
 import { drainGracefully } from './http/drain.js';
-import { errorHandler, SECURITY_HEADERS, sendError } from './http/errors.js';
+import { errorHandler, sendError } from './http/errors.js';
 import { parseForm } from './http/form.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './http/json-depth.js';
 import { oauthRoutes } from './http/oauth-routes.js';
 import { registerApiDocs } from './http/openapi.js';
 import { publicRoutes } from './http/public-routes.js';
 import { type FeedDeps, revocationFeedRoute } from './http/revocation-feed-route.js';
-import { answerOddRequests, hardenedServerOptions, REQUEST_TIMEOUT } from './http/server-options.js';
+import {
+  answerOddRequests,
+  checkRequestHead,
+  hardenedServerOptions,
+  REQUEST_TIMEOUT,
+} from './http/server-options.js';
 import { sessionRoutes } from './http/session-routes.js';
 
 export interface AppDeps {
@@ -130,26 +135,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     if (closing) reply.header('connection', 'close');
   });
   app.addHook('onRequest', async (request, reply) => {
-    reply.headers(SECURITY_HEADERS);
-    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
-      throw new BatonError('invalid_request', 'no Host header', {
-        description: 'The Host header is missing.',
-      });
-    }
-    // RFC 9112 §3.2: more than one Host is a 400 (Node keeps the first; cookie mode reads it).
-    if (hostLines(request.raw.rawHeaders) > 1) {
-      throw new BatonError('invalid_request', 'several Host headers', {
-        description: 'The request must have exactly one Host header.',
-      });
-    }
-    // `*` names the server as a whole, and only OPTIONS may ask about it (RFC 9110 §9.3.7).
-    if (request.raw.url === '*') {
-      if (request.method === 'OPTIONS')
-        return reply.code(204).header('allow', 'GET, HEAD, POST, DELETE, OPTIONS').send();
-      throw new BatonError('invalid_request', 'asterisk target', {
-        description: 'Only OPTIONS may name the server as a whole (*); other requests need a path.',
-      });
-    }
+    if (checkRequestHead(request, reply)) return reply;
     // We do not decode compressed bodies; reading gzip as JSON would only confuse.
     const encoding = request.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
@@ -176,10 +162,4 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   if (deps.admin) adminRoutes(app, deps.admin);
   if (deps.config.demo) demoRoutes(app);
   return app;
-}
-
-function hostLines(rawHeaders: string[]): number {
-  let n = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'host') n++;
-  return n;
 }

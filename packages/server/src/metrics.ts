@@ -8,8 +8,13 @@ import Fastify, {
 } from 'fastify';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { MetricsConfig } from './config.js';
-import { errorHandler, SECURITY_HEADERS, sendError } from './http/errors.js';
-import { answerOddRequests, hardenedServerOptions, REQUEST_TIMEOUT } from './http/server-options.js';
+import { errorHandler, sendError } from './http/errors.js';
+import {
+  answerOddRequests,
+  checkRequestHead,
+  hardenedServerOptions,
+  REQUEST_TIMEOUT,
+} from './http/server-options.js';
 import { isTransient } from './postgres/errors.js';
 
 /**
@@ -212,13 +217,8 @@ export function createMetrics(config: MetricsConfig): Metrics {
       });
       answerOddRequests(listener.server);
       listener.setErrorHandler(errorHandler);
-      // The main app's hook does the same there: headers on every answer, Host required.
       listener.addHook('onRequest', async (request, reply) => {
-        reply.headers(SECURITY_HEADERS);
-        if (request.headers.host === undefined && request.raw.httpVersion === '1.1')
-          throw new BatonError('invalid_request', 'no Host header', {
-            description: 'The Host header is missing.',
-          });
+        if (checkRequestHead(request, reply)) return reply;
       });
       listener.setNotFoundHandler((_request, reply) => sendError(reply, new BatonError('not_found')));
       metricsRoute(listener, scrape, config.token);
@@ -252,7 +252,6 @@ function metricsRoute(app: FastifyInstance, scrape: () => Promise<string>, token
     return reply
       .header('content-type', Registry.PROMETHEUS_CONTENT_TYPE)
       .header('cache-control', 'no-store')
-      .headers(SECURITY_HEADERS) // on its own port, no app hook adds them
       .send(text);
   });
 }

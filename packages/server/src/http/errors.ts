@@ -109,17 +109,21 @@ export function errorHandler(
  * any route or hook: this one carries our headers and error body.
  */
 export function answerUnmetExpectation(_request: IncomingMessage, response: ServerResponse): void {
-  const body = JSON.stringify({
-    error: 'invalid_request',
-    error_description: 'The Expect header is not supported (only 100-continue is).',
-  });
-  response.writeHead(417, {
+  const { body, headers } = bareError('The Expect header is not supported (only 100-continue is).');
+  response.writeHead(417, headers);
+  response.end(body);
+}
+
+/** An `invalid_request` body and its headers, for answers written below Fastify. */
+function bareError(description: string): { body: string; headers: Record<string, string> } {
+  const body = JSON.stringify({ error: 'invalid_request', error_description: description });
+  const headers = {
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
     ...SECURITY_HEADERS,
     'content-length': String(Buffer.byteLength(body)),
-  });
-  response.end(body);
+  };
+  return { body, headers };
 }
 
 /**
@@ -144,16 +148,9 @@ export function answerConnect(_request: IncomingMessage, socket: Socket): void {
 /** An error written straight to the socket (no HTTP machinery is left to do it), then closed. */
 function answerOnSocket(socket: Socket, status: number, reason: string, description: string): void {
   if (!socket.writable) return;
-  const body = JSON.stringify({ error: 'invalid_request', error_description: description });
-  const headers = Object.entries({
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    ...SECURITY_HEADERS,
-    connection: 'close',
-    'content-length': String(Buffer.byteLength(body)),
-  });
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\n` +
-      `${headers.map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${body}`,
+  const { body, headers } = bareError(description);
+  const lines = Object.entries({ ...headers, connection: 'close' }).map(
+    ([name, value]) => `${name}: ${value}\r\n`,
   );
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${lines.join('')}\r\n${body}`);
 }
